@@ -1,0 +1,399 @@
+// The OCI runtime's lifecycle: create, start, run, state, kill, delete, exec, list, ps.
+// The CLI (src/cli/oci) and the engine both drive containers through this class.
+import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeFileSync, constants as fsc } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { CgroupManager } from '../cgroups/manager.js';
+import type { Process, Spec, State } from '../spec/types.js';
+import { compileCreate, compileExec, NS_FILE, type CgroupHooks, type SeccompLoad } from './compile.js';
+import { RuntimeError } from './errors.js';
+import { runHooks, runHooksWarn } from './hooks.js';
+import { launch } from './launch.js';
+import { encodePlan } from './plan.js';
+import { isAlive, processStartTime, StateStore, toState, validateId, type ContainerRecord } from './state.js';
+
+export interface RuntimeOptions {
+  root: string;
+  systemdCgroup?: boolean;
+  debug?: (msg: string) => void;
+  warn?: (msg: string) => void;
+}
+
+export interface CreateOptions {
+  bundle: string;
+  consoleSocket?: string;
+  pidFile?: string;
+  noPivot?: boolean;
+  noNewKeyring?: boolean;
+  preserveFds?: number;
+}
+
+export interface ExecOptions {
+  process: Process;
+  consoleSocket?: string;
+  pidFile?: string;
+  detach?: boolean;
+  preserveFds?: number;
+}
+
+export interface ListEntry {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  status: State['status'];
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+}
+
+const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+export class Runtime {
+  readonly store: StateStore;
+
+  constructor(readonly opts: RuntimeOptions) {
+    this.store = new StateStore(opts.root);
+  }
+
+  private debug(m: string) {
+    this.opts.debug?.(m);
+  }
+  private warn(m: string) {
+    (this.opts.warn ?? ((x: string) => process.stderr.write(`berth-oci: warning: ${x}\n`)))(m);
+  }
+
+  private async loadSpec(bundle: string): Promise<Spec> {
+    const path = join(bundle, 'config.json');
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new RuntimeError(`bundle ${bundle}: config.json not found (make one with "berth-oci spec")`);
+      throw new RuntimeError(`bundle ${bundle}: cannot read config.json: ${(e as Error).message}`);
+    }
+    const { parseSpec } = await import('../spec/validate.js');
+    try {
+      return parseSpec(text, { bundle });
+    } catch (e) {
+      throw new RuntimeError((e as Error).message);
+    }
+  }
+
+  private async cgroupFor(rec: Pick<ContainerRecord, 'id' | 'cgroupsPath' | 'systemdCgroup'>): Promise<CgroupManager> {
+    const { openCgroupManager } = await import('../cgroups/index.js');
+    return openCgroupManager(rec.cgroupsPath, rec.id, { systemd: rec.systemdCgroup });
+  }
+
+  private async seccompFor(spec: Spec): Promise<SeccompLoad | undefined> {
+    const sc = spec.linux?.seccomp;
+    if (!sc) return undefined;
+    const { seccompProgramFile } = await import('../seccomp/index.js');
+    const prog = seccompProgramFile(sc, join(this.opts.root, '.seccomp'));
+    const load: SeccompLoad = { file: prog.path, flags: prog.flags };
+    if (prog.notify) {
+      if (!sc.listenerPath) throw new RuntimeError('config.json: linux.seccomp.listenerPath: required when an action is SCMP_ACT_NOTIFY');
+      load.listenerPath = sc.listenerPath;
+      load.listenerMetadata = sc.listenerMetadata ?? '';
+    }
+    return load;
+  }
+
+  status(rec: ContainerRecord, mgr?: CgroupManager): State['status'] {
+    if (!isAlive(rec)) return 'stopped';
+    if (existsSync(this.store.fifo(rec.id))) return 'created';
+    if (mgr && rec.cgroup) {
+      try {
+        if (mgr.isFrozen()) return 'paused';
+      } catch {
+        /* the cgroup may be gone already */
+      }
+    }
+    return 'running';
+  }
+
+  async statusOf(id: string): Promise<{ rec: ContainerRecord; status: State['status']; mgr: CgroupManager | undefined }> {
+    const rec = this.store.load(id);
+    const mgr = rec.cgroup ? await this.cgroupFor(rec) : undefined;
+    return { rec, status: this.status(rec, mgr), mgr };
+  }
+
+  async state(id: string): Promise<State> {
+    const { rec, status } = await this.statusOf(id);
+    return toState(rec, status);
+  }
+
+  /** Creates the container and leaves its init blocked before exec until start(). */
+  async create(id: string, o: CreateOptions): Promise<ContainerRecord> {
+    return this.launchNew(id, o, 'detach');
+  }
+
+  private async launchNew(id: string, o: CreateOptions, mode: 'wait' | 'detach'): Promise<ContainerRecord & { exit?: Promise<number> }> {
+    validateId(id);
+    const bundle = resolve(o.bundle);
+    const spec = await this.loadSpec(bundle);
+    if (this.opts.systemdCgroup) {
+      throw new RuntimeError('--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); use the cgroupfs driver (drop the flag)');
+    }
+    const seccomp = await this.seccompFor(spec);
+    this.store.reserve(id);
+    const rec: ContainerRecord = {
+      id, bundle, pid: 0, pidStart: '', created: new Date().toISOString(), owner: process.getuid?.() === 0 ? 'root' : String(process.getuid?.()),
+      spec, cgroup: false, systemdCgroup: !!this.opts.systemdCgroup, namespaces: [], setgroups: true,
+      ...(spec.linux?.cgroupsPath ? { cgroupsPath: spec.linux.cgroupsPath } : {}),
+      ...(seccomp ? { seccomp: { file: seccomp.file, flags: seccomp.flags } } : {}),
+    };
+    let mgr: CgroupManager | undefined;
+    let pid = 0;
+    try {
+      mgr = await this.cgroupFor(rec);
+      mgr.create(spec.linux?.resources);
+      rec.cgroup = true;
+      const cgroup: CgroupHooks = { procsFiles: mgr.procsFiles(), mountPlan: (d, ns) => mgr!.mountPlan(d, ns) };
+      const execFifo = mode === 'detach' ? this.store.fifo(id) : undefined;
+      const plan = compileCreate({
+        spec, bundle, mode, cgroup,
+        ...(execFifo ? { execFifo } : {}),
+        ...(o.consoleSocket ? { consoleSocket: resolve(o.consoleSocket) } : { consoleProxy: mode === 'wait' }),
+        ...(o.noPivot ? { noPivot: true } : {}),
+        ...(o.preserveFds ? { preserveFds: o.preserveFds } : {}),
+        ...(seccomp ? { seccomp } : {}),
+      });
+      this.store.write(rec);
+      const onPid = (p: number) => {
+        pid = p;
+        rec.pid = p;
+        rec.pidStart = processStartTime(p) ?? '';
+        rec.namespaces = (spec.linux?.namespaces ?? []).map((n) => ({ type: n.type, path: n.path ?? `/proc/${p}/ns/${NS_FILE[n.type]}` }));
+        this.store.write(rec);
+      };
+      const onHooks = async (p: number) => {
+        const st = JSON.stringify({ ...toState(rec, 'creating'), pid: p });
+        await runHooks(spec.hooks?.prestart, st, 'prestart');
+        await runHooks(spec.hooks?.createRuntime, st, 'createRuntime');
+        return JSON.stringify({ ...toState(rec, 'created'), pid: p });
+      };
+      const launched = await launch(encodePlan(plan), { onPid, onHooks, ...(o.preserveFds ? { preserveFds: o.preserveFds } : {}) });
+      if (o.pidFile) writePidFile(o.pidFile, launched.pid);
+      this.debug(`container ${id}: init pid ${launched.pid}`);
+      if (mode === 'wait') return { ...rec, exit: launched.exit };
+      return rec;
+    } catch (e) {
+      // leave nothing behind: no process, cgroup or state directory
+      if (pid > 0) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+        waitGone(pid, rec.pidStart, 2000);
+      }
+      if (mgr && rec.cgroup) {
+        try {
+          mgr.kill('SIGKILL');
+          mgr.destroy();
+        } catch (err) {
+          this.warn(`cleanup of cgroup: ${(err as Error).message}`);
+        }
+      }
+      this.store.remove(id);
+      throw e;
+    }
+  }
+
+  /** Lets a created container's init exec its process. */
+  async start(id: string): Promise<void> {
+    const { rec, status } = await this.statusOf(id);
+    if (status !== 'created') {
+      throw new RuntimeError(status === 'stopped' ? `cannot start a container that has stopped` : `cannot start an already ${status} container`);
+    }
+    const fifo = this.store.fifo(id);
+    const fd = openSync(fifo, fsc.O_RDONLY | fsc.O_NONBLOCK);
+    try {
+      const b = Buffer.alloc(1);
+      for (let i = 0; ; i++) {
+        try {
+          if (readSync(fd, b, 0, 1, null) === 1) break;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        }
+        if (!isAlive(rec)) throw new RuntimeError('container init exited before start');
+        sleep(i < 100 ? 1 : 10);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    unlinkSync(fifo);
+    await runHooksWarn(rec.spec.hooks?.poststart, JSON.stringify(toState(rec, 'running')), 'poststart', (m) => this.warn(m));
+  }
+
+  /** create + start; in the foreground, waits and returns the container's exit status. */
+  async run(id: string, o: CreateOptions & { detach?: boolean; keep?: boolean }): Promise<number> {
+    if (o.detach) {
+      await this.create(id, o);
+      try {
+        await this.start(id);
+      } catch (e) {
+        await this.delete(id, true);
+        throw e;
+      }
+      return 0;
+    }
+    const rec = await this.launchNew(id, o, 'wait');
+    const exit = rec.exit!;
+    const fwd = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(rec.pid, sig);
+      } catch {
+        /* the container is gone */
+      }
+    };
+    const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+    for (const s of sigs) process.on(s, fwd);
+    await runHooksWarn(rec.spec.hooks?.poststart, JSON.stringify(toState(rec, 'running')), 'poststart', (m) => this.warn(m));
+    const status = await exit;
+    for (const s of sigs) process.off(s, fwd);
+    if (!o.keep) await this.delete(id, true);
+    return status;
+  }
+
+  async kill(id: string, signal: number, all = false): Promise<void> {
+    const { rec, status, mgr } = await this.statusOf(id);
+    if (status === 'stopped') throw new RuntimeError(`container "${id}" is not running`);
+    if (all && mgr) {
+      mgr.kill(signal);
+      return;
+    }
+    process.kill(rec.pid, signal);
+  }
+
+  async delete(id: string, force = false): Promise<void> {
+    validateId(id);
+    let rec: ContainerRecord;
+    try {
+      rec = this.store.load(id);
+    } catch (e) {
+      if (force && existsSync(this.store.dir(id))) {
+        this.store.remove(id);
+        return;
+      }
+      throw e;
+    }
+    const mgr = rec.cgroup ? await this.cgroupFor(rec) : undefined;
+    const status = this.status(rec, mgr);
+    if ((status === 'running' || status === 'paused') && !force) {
+      throw new RuntimeError(`cannot delete container "${id}" that is not stopped: ${status} (use --force)`);
+    }
+    if (status !== 'stopped') {
+      try {
+        process.kill(rec.pid, 'SIGKILL');
+      } catch {
+        /* raced with its exit */
+      }
+    }
+    if (mgr) {
+      try {
+        mgr.kill('SIGKILL');
+        if (status === 'paused') mgr.thaw();
+      } catch {
+        /* nothing left to kill */
+      }
+    }
+    waitGone(rec.pid, rec.pidStart, 5000);
+    if (mgr) {
+      for (let i = 0; ; i++) {
+        try {
+          mgr.destroy();
+          break;
+        } catch (e) {
+          if (i >= 50) throw new RuntimeError(`cannot remove the cgroup of "${id}": ${(e as Error).message}`);
+          try {
+            mgr.kill('SIGKILL');
+          } catch {
+            /* empty */
+          }
+          sleep(10);
+        }
+      }
+    }
+    await runHooksWarn(rec.spec.hooks?.poststop, JSON.stringify(toState(rec, 'stopped')), 'poststop', (m) => this.warn(m));
+    this.store.remove(id);
+  }
+
+  async list(): Promise<ListEntry[]> {
+    const out: ListEntry[] = [];
+    for (const id of this.store.ids()) {
+      let rec: ContainerRecord;
+      try {
+        rec = this.store.load(id);
+      } catch {
+        continue; // being created or removed right now
+      }
+      const mgr = rec.cgroup ? await this.cgroupFor(rec).catch(() => undefined) : undefined;
+      const status = this.status(rec, mgr);
+      const root = rec.spec.root?.path ?? '';
+      out.push({
+        ociVersion: rec.spec.ociVersion, id, pid: status === 'stopped' ? 0 : rec.pid, status, bundle: rec.bundle,
+        rootfs: isAbsolute(root) ? root : join(rec.bundle, root), created: rec.created, owner: rec.owner,
+        ...(rec.spec.annotations ? { annotations: rec.spec.annotations } : {}),
+      });
+    }
+    return out;
+  }
+
+  async pids(id: string): Promise<number[]> {
+    const { rec, status, mgr } = await this.statusOf(id);
+    if (status === 'stopped') return [];
+    return mgr ? mgr.pids() : [rec.pid];
+  }
+
+  /** Starts another process inside a running container. Returns its status (or 0 detached). */
+  async exec(id: string, o: ExecOptions): Promise<number> {
+    const { rec, status, mgr } = await this.statusOf(id);
+    if (status !== 'running' && status !== 'created') throw new RuntimeError(`cannot exec in a ${status} container "${id}"`);
+    const seccomp: SeccompLoad | undefined = rec.seccomp ? { ...rec.seccomp } : undefined;
+    const detach = !!o.detach;
+    const plan = compileExec({
+      process: o.process, namespaces: rec.namespaces, mode: detach ? 'detach' : 'wait',
+      cgroupProcs: mgr ? mgr.procsFiles() : [], setgroups: rec.setgroups,
+      ...(o.consoleSocket ? { consoleSocket: resolve(o.consoleSocket) } : { consoleProxy: !detach }),
+      ...(seccomp ? { seccomp } : {}),
+      ...(o.preserveFds ? { preserveFds: o.preserveFds } : {}),
+    });
+    const launched = await launch(encodePlan(plan), o.preserveFds ? { preserveFds: o.preserveFds } : {});
+    if (o.pidFile) writePidFile(o.pidFile, launched.pid);
+    if (detach) return 0;
+    const fwd = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(launched.pid, sig);
+      } catch {
+        /* gone */
+      }
+    };
+    const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+    for (const s of sigs) process.on(s, fwd);
+    const code = await launched.exit;
+    for (const s of sigs) process.off(s, fwd);
+    return code;
+  }
+}
+
+/** Writes a pid file atomically, as runc does (tools poll for it). */
+export function writePidFile(path: string, pid: number): void {
+  const abs = resolve(path);
+  const tmp = `${abs}.${process.pid}.tmp`;
+  writeFileSync(tmp, String(pid));
+  renameSync(tmp, abs);
+}
+
+/** Waits until the pid is gone or a zombie (its parent reaps it, not us). */
+function waitGone(pid: number, start: string, ms: number): void {
+  if (pid <= 0) return;
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const st = processStartTime(pid);
+    if (st === null || st !== start) return;
+    sleep(2);
+  }
+}

@@ -250,12 +250,13 @@ export function compileCreate(input: CreatePlanInput): PlanOp[] {
   for (const h of spec.hooks?.createContainer ?? []) init.push(hookOp(h));
   init.push([input.noPivot ? 'MOVE_ROOT' : 'PIVOT']);
   if (propFlags !== undefined) init.push(['PROPAGATE', '/', propFlags]);
-  for (const m of spec.linux?.maskedPaths ?? []) init.push(['MASK', m]);
-  for (const r of spec.linux?.readonlyPaths ?? []) init.push(['READONLY', r]);
-  if (spec.root?.readonly) init.push(['REMOUNT_ROOT', MS.RDONLY]);
+  // runc's order: names, sysctls (before /proc/sys turns read-only), read-only paths, masks, root.
   if (spec.hostname !== undefined) init.push(['SETHOSTNAME', spec.hostname]);
   if (spec.domainname !== undefined) init.push(['SETDOMAINNAME', spec.domainname]);
   for (const [k, v] of Object.entries(spec.linux?.sysctl ?? {})) init.push(['WRITE_FILE', '/proc/sys/' + k.replace(/\./g, '/'), v]);
+  for (const r of spec.linux?.readonlyPaths ?? []) init.push(['READONLY', r]);
+  for (const m of spec.linux?.maskedPaths ?? []) init.push(['MASK', m]);
+  if (spec.root?.readonly) init.push(['REMOUNT_ROOT', MS.RDONLY]);
   init.push(['SETSID']);
   if (p.terminal) init.push(['CONSOLE', p.consoleSize?.height ?? 0, p.consoleSize?.width ?? 0, p.user.uid, p.user.gid, 1]);
   const setgroups = !input.idmapTools?.setgroupsDeny;

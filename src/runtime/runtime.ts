@@ -4,6 +4,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, un
 import { isAbsolute, join, resolve } from 'node:path';
 import type { CgroupManager } from '../cgroups/manager.js';
 import type { Process, Spec, State } from '../spec/types.js';
+import { containerResources } from './device-rules.js';
 import { compileCreate, compileExec, NS_FILE, type CgroupHooks, type SeccompLoad } from './compile.js';
 import { RuntimeError } from './errors.js';
 import { runHooks, runHooksWarn } from './hooks.js';
@@ -148,7 +149,7 @@ export class Runtime {
     let pid = 0;
     try {
       mgr = await this.cgroupFor(rec);
-      mgr.create(spec.linux?.resources);
+      mgr.create(containerResources(spec));
       rec.cgroup = true;
       const cgroup: CgroupHooks = { procsFiles: mgr.procsFiles(), mountPlan: (d, ns) => mgr!.mountPlan(d, ns) };
       const execFifo = mode === 'detach' ? this.store.fifo(id) : undefined;

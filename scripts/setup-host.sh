@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs the Debian packages berth's tests and benchmarks use (run as root).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends \
+  busybox-static iproute2 nftables procps util-linux uidmap \
+  runc podman conmon crun fuse-overlayfs golang-go hyperfine python3 ca-certificates

@@ -44,7 +44,7 @@ export function encodePlan(ops: readonly PlanOp[]): Buffer {
       parts.push(s);
     }
   }
-  const body = Buffer.from(parts.join('\0') + '\0');
+  const body = Buffer.from(parts.length ? parts.join('\0') + '\0' : '');
   return Buffer.concat([Buffer.from(`${body.length}\n`), body]);
 }
 
@@ -52,7 +52,7 @@ export function encodePlan(ops: readonly PlanOp[]): Buffer {
 export function decodePlan(buf: Buffer): PlanOp[] {
   const nl = buf.indexOf(10);
   const len = Number(buf.subarray(0, nl).toString());
-  const toks = buf.subarray(nl + 1, nl + 1 + len).toString().split('\0');
+  const toks = len ? buf.subarray(nl + 1, nl + 1 + len).toString().split('\0') : [''];
   toks.pop();
   const ops: PlanOp[] = [];
   for (let i = 0; i < toks.length; ) {

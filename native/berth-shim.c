@@ -100,6 +100,7 @@ struct op {
 	const char *name;
 	int argc;
 	char **argv;
+	int fd; /* SECCOMP: the program, opened by the parent before any pivot_root */
 };
 
 static struct op *ops;
@@ -235,6 +236,7 @@ static void read_plan(void)
 		if (o->argc < 0 || k + 2 + (size_t)o->argc > t)
 			die("plan: op %s has bad argc", o->name);
 		o->argv = &tok[k + 2];
+		o->fd = -1;
 		k += 2 + o->argc;
 	}
 }
@@ -341,6 +343,24 @@ static void mkpath_in_root(const char *path, char last)
 	int dfd = open_in_root(slash && buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
 	if (dfd < 0)
 		die("resolve %s in rootfs", buf);
+	/* a dangling symlink: create its target, resolved inside the rootfs */
+	char link[PATH_MAX];
+	ssize_t ln = readlinkat(dfd, name, link, sizeof(link) - 1);
+	if (ln > 0) {
+		static int depth;
+		if (++depth > 40)
+			die("too many levels of symbolic links at %s", path);
+		link[ln] = 0;
+		char target[2 * PATH_MAX + 2];
+		if (link[0] == '/')
+			snprintf(target, sizeof(target), "%s", link);
+		else
+			snprintf(target, sizeof(target), "%s/%s", slash ? buf : "", link);
+		close(dfd);
+		mkpath_in_root(target, last);
+		depth--;
+		return;
+	}
 	if (last == 'd') {
 		if (mkdirat(dfd, name, 0755) < 0 && errno != EEXIST)
 			die("mkdir %s in rootfs", path);
@@ -721,9 +741,9 @@ static void op_ambient(const char *mask)
 			die("raise ambient capability %d", c);
 }
 
-static void op_seccomp(char **a)
+static void op_seccomp(char **a, int prefd)
 {
-	int fd = open(a[0], O_RDONLY | O_CLOEXEC);
+	int fd = prefd >= 0 ? prefd : open(a[0], O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		die("open seccomp program %s", a[0]);
 	struct stat st;
@@ -979,7 +999,7 @@ static void run_init(void)
 		else if (is(o, "NO_NEW_PRIVS", 0)) {
 			if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 				die("set no_new_privs");
-		} else if (is(o, "SECCOMP", 4)) op_seccomp(a);
+		} else if (is(o, "SECCOMP", 4)) op_seccomp(a, o->fd);
 		else if (is(o, "ENV", 1)) {
 			if (nenv >= 4095)
 				die("too many environment variables");
@@ -1287,6 +1307,11 @@ int main(int argc, char **argv)
 			consolefd = sp[1];
 		} else if (is(o, "IDMAP_TREE", 4)) {
 			prepare_idmap_tree(o->argv);
+		} else if (is(o, "SECCOMP", 4)) {
+			/* a host path: open it now, the init reads it after pivot_root */
+			o->fd = open(o->argv[0], O_RDONLY | O_CLOEXEC);
+			if (o->fd < 0)
+				die("open seccomp program %s", o->argv[0]);
 		} else if (is(o, "EXEC_FIFO", 1)) {
 			/* made here, by host root: the init may already be unprivileged in a user ns */
 			mode_t old = umask(0);

@@ -90,10 +90,11 @@ export class Runtime {
   private async seccompFor(spec: Spec): Promise<SeccompLoad | undefined> {
     const sc = spec.linux?.seccomp;
     if (!sc) return undefined;
-    const { seccompProgramFile } = await import('../seccomp/index.js');
-    const prog = seccompProgramFile(sc, join(this.opts.root, '.seccomp'));
-    const load: SeccompLoad = { file: prog.path, flags: prog.flags };
-    if (prog.notify) {
+    const { seccompProgramFile, seccompFilterFlags } = await import('../seccomp/index.js');
+    const file = seccompProgramFile(sc, join(this.opts.root, '.seccomp'));
+    const { flags, notify } = seccompFilterFlags(sc);
+    const load: SeccompLoad = { file, flags };
+    if (notify) {
       if (!sc.listenerPath) throw new RuntimeError('config.json: linux.seccomp.listenerPath: required when an action is SCMP_ACT_NOTIFY');
       load.listenerPath = sc.listenerPath;
       load.listenerMetadata = sc.listenerMetadata ?? '';

@@ -1,6 +1,6 @@
 // The runtime's state directory: one directory per container under --root, holding state.json
 // (written atomically) and, between create and start, the exec fifo the init blocks on.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { OCI_VERSION, type Spec, type State } from '../spec/types.js';
 import { RuntimeError } from './errors.js';
@@ -61,10 +61,11 @@ export class StateStore {
   write(rec: ContainerRecord): void {
     const dir = this.dir(rec.id);
     const tmp = join(dir, `.state.json.${process.pid}`);
+    // rename makes the update atomic; no fsync: the state root is a tmpfs (/run) like runc's,
+    // and does not outlive a reboot anyway
     const fd = openSync(tmp, 'w', 0o600);
     try {
       writeSync(fd, JSON.stringify(rec));
-      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }

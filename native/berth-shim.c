@@ -1006,7 +1006,12 @@ static void run_init(void)
 			envp[nenv++] = a[0];
 		} else if (is(o, "LOOKUP", 1)) op_lookup(a[0]);
 		else if (is(o, "PRESERVE_FDS", 1)) preserve_fds = (int)num(a[0]);
-		else if (is(o, "READY", 0)) {
+		else if (is(o, "KEYRING", 1)) {
+			/* a fresh session keyring, so the container cannot see the host's keys; a kernel
+			 * without keys (ENOSYS) or a seccomp filter refusing it (EPERM) is not fatal */
+			if (syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, a[0]) < 0 && errno != ENOSYS && errno != EPERM)
+				die("join session keyring");
+		} else if (is(o, "READY", 0)) {
 			sendline("READY");
 			close(syncfd);
 			syncfd = -1;

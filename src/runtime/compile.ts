@@ -32,6 +32,9 @@ export interface CreatePlanInput {
   consoleSocket?: string;
   consoleProxy?: boolean;
   noPivot?: boolean;
+  /** Keep the caller's session keyring (--no-new-keyring); otherwise join a new one by this name. */
+  noNewKeyring?: boolean;
+  keyringName?: string;
   preserveFds?: number;
   cgroup?: CgroupHooks;
   seccomp?: SeccompLoad;
@@ -258,6 +261,7 @@ export function compileCreate(input: CreatePlanInput): PlanOp[] {
   for (const m of spec.linux?.maskedPaths ?? []) init.push(['MASK', m]);
   if (spec.root?.readonly) init.push(['REMOUNT_ROOT', MS.RDONLY]);
   init.push(['SETSID']);
+  if (!input.noNewKeyring) init.push(['KEYRING', input.keyringName ?? '_ses']);
   if (p.terminal) init.push(['CONSOLE', p.consoleSize?.height ?? 0, p.consoleSize?.width ?? 0, p.user.uid, p.user.gid, 1]);
   const setgroups = !input.idmapTools?.setgroupsDeny;
   const tailOpts = {

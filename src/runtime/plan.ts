@@ -26,7 +26,7 @@
 //   PIVOT | MOVE_ROOT | MASK path | READONLY path | REMOUNT_ROOT flags
 //   SETHOSTNAME name | SETDOMAINNAME name | WRITE_FILE path content | SETSID
 //   CONSOLE rows cols uid gid | RLIMIT resource soft hard (-1 = unlimited) | CHDIR path | UMASK mode
-//   CAPBSET mask | USER uid gid [groups...] | CAPSET eff perm inh | AMBIENT mask | NO_NEW_PRIVS
+//   KEYRING name (join a new session keyring) | CAPBSET mask | USER uid gid [groups...] | CAPSET eff perm inh | AMBIENT mask | NO_NEW_PRIVS
 //   SECCOMP file flags listenerPath listenerState | ENV k=v | LOOKUP argv0 | PRESERVE_FDS n
 //   READY | WAIT_START | EXEC argv...
 

@@ -159,6 +159,7 @@ export class Runtime {
         ...(execFifo ? { execFifo } : {}),
         ...(o.consoleSocket ? { consoleSocket: resolve(o.consoleSocket) } : { consoleProxy: mode === 'wait' }),
         ...(o.noPivot ? { noPivot: true } : {}),
+        ...(o.noNewKeyring ? { noNewKeyring: true } : { keyringName: id }),
         ...(o.preserveFds ? { preserveFds: o.preserveFds } : {}),
         ...(seccomp ? { seccomp } : {}),
       });

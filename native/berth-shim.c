@@ -35,9 +35,11 @@
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -933,6 +935,24 @@ static void do_exec(struct op *o)
 	_exit(e == ENOENT ? 127 : 126);
 }
 
+/* CHDIR path: never through a /proc magic link (CVE-2024-21626: /proc/self/fd/N of an fd the
+ * shim still holds would be a directory of the host), and the result must be under our root. */
+static void op_chdir(const char *path)
+{
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_NO_MAGICLINKS};
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd < 0 && errno == ELOOP)
+		die("chdir to cwd (\"%s\"): refused: it goes through a /proc magic link or too many symlinks", path);
+	if (fd < 0 || fchdir(fd) < 0)
+		die("chdir to cwd (\"%s\")", path);
+	close(fd);
+	char buf[PATH_MAX];
+	if (!getcwd(buf, sizeof(buf)) || buf[0] != '/') {
+		errno = 0;
+		die("chdir to cwd (\"%s\"): refused: it is outside the container's root", path);
+	}
+}
+
 static void run_init(void)
 {
 	recv_byte(ipc[1]); /* the parent has reported our pid */
@@ -943,7 +963,8 @@ static void run_init(void)
 		if (is(o, "MODE", 1) || is(o, "CONSOLE_SOCKET", 1) || is(o, "CONSOLE_PROXY", 0) ||
 		    is(o, "UIDMAP", 1) || is(o, "GIDMAP", 1) || is(o, "SETGROUPS_DENY", 0) ||
 		    is(o, "CGROUP_PROCS", 1) || is(o, "IDMAP_TREE", 4) || is(o, "SETNS", 2) ||
-		    is(o, "UNSHARE", -1) || is(o, "TIMENS_OFFSET", 3) || is(o, "NEWIDMAP", 2))
+		    is(o, "UNSHARE", -1) || is(o, "TIMENS_OFFSET", 3) || is(o, "NEWIDMAP", 2) ||
+		    is(o, "OOM_SCORE_ADJ", 1))
 			continue; /* done by the parent or child1 */
 		else if (is(o, "ROOTFS", 1)) {
 			rootfs = a[0];
@@ -973,6 +994,10 @@ static void run_init(void)
 		else if (is(o, "HOOK", -4)) op_hook(o);
 		else if (is(o, "PIVOT", 0)) op_pivot();
 		else if (is(o, "MOVE_ROOT", 0)) op_move_root();
+		else if (is(o, "CHROOT", 0)) {
+			if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+				die("chroot to %s", rootfs);
+		} else if (is(o, "EXIT", 1)) _exit((int)num(a[0]));
 		else if (is(o, "MASK", 1)) op_mask(a[0]);
 		else if (is(o, "READONLY", 1)) op_readonly(a[0]);
 		else if (is(o, "REMOUNT_ROOT", 1)) remount_bind("/", unum(a[0]), "/");
@@ -988,10 +1013,8 @@ static void run_init(void)
 				die("setsid");
 		} else if (is(o, "CONSOLE", 5)) op_console(a);
 		else if (is(o, "RLIMIT", 3)) op_rlimit(a);
-		else if (is(o, "CHDIR", 1)) {
-			if (chdir(a[0]) < 0)
-				die("chdir to cwd (\"%s\")", a[0]);
-		} else if (is(o, "UMASK", 1)) umask((mode_t)num(a[0]));
+		else if (is(o, "CHDIR", 1)) op_chdir(a[0]);
+		else if (is(o, "UMASK", 1)) umask((mode_t)num(a[0]));
 		else if (is(o, "CAPBSET", 1)) op_capbset(a[0]);
 		else if (is(o, "USER", -2)) op_user(o);
 		else if (is(o, "CAPSET", 3)) op_capset(a);
@@ -1037,6 +1060,14 @@ static void run_child1(void)
 	if (proxyfd >= 0)
 		close(proxyfd);
 	recv_byte(ipc[1]); /* the parent has put us in our cgroups */
+	/* child1 never enters the container's pid namespace, so it may be dumpable: the parent (or
+	 * an unprivileged caller's newuidmap) must reach its /proc files, and it writes its own
+	 * oom_score_adj and timens_offsets. The init it forks is not dumpable again. */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		die("set dumpable");
+	const struct op *oom = find("OOM_SCORE_ADJ");
+	if (oom) /* before any user namespace: lowering it needs CAP_SYS_RESOURCE of the host */
+		write_file("/proc/self/oom_score_adj", oom->argv[0], strlen(oom->argv[0]));
 
 	/* open every namespace first: paths may change once we join a mount namespace */
 	int nsfds[16], nstypes[16], nns = 0, userns = 0, unshare_flags = 0;
@@ -1087,6 +1118,9 @@ static void run_child1(void)
 			int n = snprintf(line, sizeof(line), "%s %s %s", ops[i].argv[0], ops[i].argv[1], ops[i].argv[2]);
 			write_file("/proc/self/timens_offsets", line, n);
 		}
+	/* the init's /proc/<pid> (exe, fd/, cwd...) must be out of reach of container processes */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		die("set non-dumpable");
 	pid_t pid = fork();
 	if (pid < 0)
 		die("fork init");
@@ -1278,6 +1312,41 @@ static void supervise(pid_t init, const sigset_t *mask)
 	}
 }
 
+/* CVE-2019-5736: the processes that enter a container never run the host's binary file. The
+ * shim re-executes itself from a sealed memfd copy, so /proc/<pid>/exe of a shim, or a
+ * "#!/proc/self/exe" script exec'd through one, leads to a read-only copy, not dist/berth-shim. */
+static void run_from_sealed_copy(char **argv)
+{
+	const int want = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		die("open /proc/self/exe");
+	int seals = fcntl(self, F_GET_SEALS);
+	if (seals >= 0 && (seals & want) == want) {
+		close(self);
+		return;
+	}
+	struct stat st;
+	if (fstat(self, &st) < 0)
+		die("stat /proc/self/exe");
+	int mfd = memfd_create("berth-shim", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0)
+		die("memfd_create");
+	for (off_t off = 0; off < st.st_size;) {
+		ssize_t n = sendfile(mfd, self, NULL, st.st_size - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die("copy the shim into a memfd");
+		off += n;
+	}
+	close(self);
+	if (fcntl(mfd, F_ADD_SEALS, want) < 0)
+		die("seal the shim's memfd");
+	fexecve(mfd, argv, environ);
+	die("re-execute the shim from its sealed copy");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -1285,6 +1354,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	syncfd = atoi(argv[1]);
+	run_from_sealed_copy(argv);
+	/* Not dumpable: while a shim process is inside a container (exec joining it, the init before
+	 * start), container processes cannot open its /proc/<pid>/exe, fd/ or cwd. execve of the
+	 * container's program makes it dumpable again. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		die("set non-dumpable");
 	read_plan();
 
 	const struct op *mode = find("MODE");

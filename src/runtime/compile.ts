@@ -202,15 +202,22 @@ function compileDevices(spec: Spec, userns: boolean, ops: PlanOp[]): void {
 /** The plan that creates a new container (create, run). */
 export function compileCreate(input: CreatePlanInput): PlanOp[] {
   const { spec, bundle } = input;
+  // A spec without a process can be created; `start` then fails (runtime spec: process is
+  // required for start, not create).
   const p = spec.process;
-  if (!p) throw new RuntimeError('config.json: process: required to start a container');
+  if (!p && !input.execFifo) throw new RuntimeError('config.json: process: required to run a container');
   const ns = nsTypes(spec);
-  if (!ns.has('mount')) throw new RuntimeError('config.json: linux.namespaces: a mount namespace is required (add {"type": "mount"})');
+  // Without a mount namespace the container's mounts are made in the runtime's own namespace,
+  // under the rootfs, and the process is chroot'ed there (as crun does); delete unmounts them.
+  const mountns = ns.has('mount');
+  if (!mountns && spec.root?.readonly) {
+    throw new RuntimeError('config.json: root.readonly: needs a mount namespace (add {"type": "mount"} to linux.namespaces)');
+  }
   const userns = ns.has('user');
   const parent: PlanOp[] = [['MODE', input.mode]];
   if (input.consoleSocket) parent.push(['CONSOLE_SOCKET', input.consoleSocket]);
-  else if (p.terminal && input.consoleProxy) parent.push(['CONSOLE_PROXY']);
-  else if (p.terminal) throw new RuntimeError('process.terminal is true: pass --console-socket, or run in the foreground');
+  else if (p?.terminal && input.consoleProxy) parent.push(['CONSOLE_PROXY']);
+  else if (p?.terminal) throw new RuntimeError('process.terminal is true: pass --console-socket, or run in the foreground');
   for (const f of input.cgroup?.procsFiles ?? []) parent.push(['CGROUP_PROCS', f]);
 
   const child1: PlanOp[] = [];
@@ -243,16 +250,19 @@ export function compileCreate(input: CreatePlanInput): PlanOp[] {
     throw new RuntimeError(`config.json: linux.rootfsPropagation: unknown value "${rootProp}" (use private, rprivate, shared, rshared, slave, rslave, unbindable or runbindable)`);
   }
   // Stop our mounts from propagating to the host; then make the rootfs a mount point for pivot_root.
-  init.push(['PROPAGATE', '/', MS.SLAVE | MS.REC]);
-  init.push(['BIND_ROOTFS']);
+  if (mountns) {
+    init.push(['PROPAGATE', '/', MS.SLAVE | MS.REC]);
+    init.push(['BIND_ROOTFS']);
+  }
   compileMounts(spec, bundle, input, userns, ns.has('network'), ns.has('cgroup'), init, parent);
   compileDevices(spec, userns, init);
-  if (p.oomScoreAdj !== undefined) init.push(['WRITE_FILE', '/proc/self/oom_score_adj', String(p.oomScoreAdj)]);
+  // written by child1 before any user namespace (the init is not dumpable: its /proc files are not its own)
+  if (p?.oomScoreAdj !== undefined) child1.push(['OOM_SCORE_ADJ', p.oomScoreAdj]);
   if (input.execFifo) init.push(['EXEC_FIFO', input.execFifo]);
   if (hasHooksNeedingSync(spec)) init.push(['SYNC_HOOKS']);
   for (const h of spec.hooks?.createContainer ?? []) init.push(hookOp(h));
-  init.push([input.noPivot ? 'MOVE_ROOT' : 'PIVOT']);
-  if (propFlags !== undefined) init.push(['PROPAGATE', '/', propFlags]);
+  init.push([!mountns ? 'CHROOT' : input.noPivot ? 'MOVE_ROOT' : 'PIVOT']);
+  if (propFlags !== undefined && mountns) init.push(['PROPAGATE', '/', propFlags]);
   // runc's order: names, sysctls (before /proc/sys turns read-only), read-only paths, masks, root.
   if (spec.hostname !== undefined) init.push(['SETHOSTNAME', spec.hostname]);
   if (spec.domainname !== undefined) init.push(['SETDOMAINNAME', spec.domainname]);
@@ -262,6 +272,11 @@ export function compileCreate(input: CreatePlanInput): PlanOp[] {
   if (spec.root?.readonly) init.push(['REMOUNT_ROOT', MS.RDONLY]);
   init.push(['SETSID']);
   if (!input.noNewKeyring) init.push(['KEYRING', input.keyringName ?? '_ses']);
+  if (!p) {
+    // nothing to run: wait for start, which refuses; delete removes the container
+    init.push(['READY'], ['WAIT_START'], ['EXIT', 1]);
+    return [...parent, ...child1, ...init];
+  }
   if (p.terminal) init.push(['CONSOLE', p.consoleSize?.height ?? 0, p.consoleSize?.width ?? 0, p.user.uid, p.user.gid, 1]);
   const setgroups = !input.idmapTools?.setgroupsDeny;
   const tailOpts = {

@@ -17,13 +17,14 @@
 //   SETNS type path             join (all opened first, user namespace joined first)
 //   UNSHARE type...             create (user first, then maps, then the rest)
 //   TIMENS_OFFSET clock secs nanosecs
+//   OOM_SCORE_ADJ n             written to its own /proc/self/oom_score_adj first (the init inherits it)
 // init ops, in order:
 //   ROOTFS path | BIND_ROOTFS | PROPAGATE target flags
 //   MOUNT src dst fstype flags data create(d|f|-) remountFlags propagation attrSet attrClr fallbackBindSource
 //        dst is a path inside the rootfs, resolved with RESOLVE_IN_ROOT (symlinks cannot leave it)
 //   MOUNT_FD treeIndex dst create | MKNOD path type major minor mode uid gid | SYMLINK target path | MKDIR path
 //   EXEC_FIFO path | SYNC_HOOKS | HOOK path timeout argc args... envc env...
-//   PIVOT | MOVE_ROOT | MASK path | READONLY path | REMOUNT_ROOT flags
+//   PIVOT | MOVE_ROOT | CHROOT (no mount namespace) | EXIT status | MASK path | READONLY path | REMOUNT_ROOT flags
 //   SETHOSTNAME name | SETDOMAINNAME name | WRITE_FILE path content | SETSID
 //   CONSOLE rows cols uid gid | RLIMIT resource soft hard (-1 = unlimited) | CHDIR path | UMASK mode
 //   KEYRING name (join a new session keyring) | CAPBSET mask | USER uid gid [groups...] | CAPSET eff perm inh | AMBIENT mask | NO_NEW_PRIVS

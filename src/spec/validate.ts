@@ -1102,11 +1102,8 @@ function crossChecks(s: Spec): void {
     }
   }
 
-  // Masked and read-only paths are mounts over /proc and /sys entries.
-  if (!ns.has('mount')) {
-    if (lx?.maskedPaths?.length) fail('linux.maskedPaths', `needs a mount namespace; ${addNs('mount')}`);
-    if (lx?.readonlyPaths?.length) fail('linux.readonlyPaths', `needs a mount namespace; ${addNs('mount')}`);
-  }
+  // Without a mount namespace, masked and read-only paths are mounted under the rootfs in the
+  // runtime's namespace (and removed on delete), like every other mount of the container.
 
   // id-mapped mounts without explicit mappings use the container's user namespace.
   s.mounts?.forEach((m, i) => {

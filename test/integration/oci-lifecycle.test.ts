@@ -217,7 +217,8 @@ describe('berth-oci bad input', () => {
     assert.notEqual(again.status, 0);
     assert.match(again.output, /already exists/);
     assert.equal(status(b), 'created');
-    ok(oci(b, ['delete', b.id]));
+    assert.match(oci(b, ['delete', b.id]).stderr, /not stopped: created/);
+    ok(oci(b, ['delete', '--force', b.id]));
     assert.deepEqual(leftovers(b), []);
   });
 

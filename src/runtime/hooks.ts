@@ -24,12 +24,27 @@ export function runHook(hook: Hook, stateJson: string, kind: string): Promise<vo
       if (timer) clearTimeout(timer);
       reject(new RuntimeError(`${kind} hook ${hook.path}: ${e.message}`));
     });
-    child.on('exit', (code, sig) => {
+    // At 'exit' the hook's output (its error message) may still be unread: wait for 'close', but
+    // not for long, as a process the hook left running may hold the pipes open.
+    let done = false;
+    let grace: NodeJS.Timeout | undefined;
+    const finish = (code: number | null, sig: NodeJS.Signals | null) => {
+      if (done) return;
+      done = true;
       if (timer) clearTimeout(timer);
+      clearTimeout(grace);
       if (timedOut) return reject(new RuntimeError(`${kind} hook ${hook.path} timed out after ${hook.timeout} s`));
       if (code === 0) return resolve();
       const why = sig ? `was killed by ${sig}` : `exited with status ${code}`;
       reject(new RuntimeError(`${kind} hook ${hook.path} ${why}${out.trim() ? `: ${out.trim()}` : ''}`));
+    };
+    child.on('close', finish);
+    child.on('exit', (code, sig) => {
+      grace = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish(code, sig);
+      }, 200);
     });
   });
 }

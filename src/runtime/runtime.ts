@@ -3,7 +3,8 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeFileSync, constants as fsc } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { CgroupManager } from '../cgroups/manager.js';
-import type { Process, Spec, State } from '../spec/types.js';
+import type { LinuxCapabilities, Process, Spec, State } from '../spec/types.js';
+import { limitToHost } from './host-caps.js';
 import { containerResources } from './device-rules.js';
 import { compileCreate, compileExec, NS_FILE, type CgroupHooks, type SeccompLoad } from './compile.js';
 import { RuntimeError } from './errors.js';
@@ -102,9 +103,15 @@ export class Runtime {
     return load;
   }
 
+  private grantableCaps(caps: LinuxCapabilities): LinuxCapabilities {
+    const r = limitToHost(caps);
+    if (r.dropped.length) this.warn(`${r.dropped.join(', ')}: not available to berth on this host (not in its bounding set); the container runs without them`);
+    return r.caps;
+  }
+
   status(rec: ContainerRecord, mgr?: CgroupManager): State['status'] {
     if (!isAlive(rec)) return 'stopped';
-    if (existsSync(this.store.fifo(rec.id))) return 'created';
+    // frozen first: a created container can be paused too (as runc)
     if (mgr && rec.cgroup) {
       try {
         if (mgr.isFrozen()) return 'paused';
@@ -112,6 +119,7 @@ export class Runtime {
         /* the cgroup may be gone already */
       }
     }
+    if (existsSync(this.store.fifo(rec.id))) return 'created';
     return 'running';
   }
 
@@ -139,6 +147,7 @@ export class Runtime {
       throw new RuntimeError('--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); use the cgroupfs driver (drop the flag)');
     }
     const seccomp = await this.seccompFor(spec);
+    if (spec.process?.capabilities) spec.process.capabilities = this.grantableCaps(spec.process.capabilities);
     this.store.reserve(id);
     const rec: ContainerRecord = {
       id, bundle, pid: 0, pidStart: '', created: new Date().toISOString(), owner: process.getuid?.() === 0 ? 'root' : String(process.getuid?.()),
@@ -173,7 +182,8 @@ export class Runtime {
       };
       const onHooks = async (p: number) => {
         const st = JSON.stringify({ ...toState(rec, 'creating'), pid: p });
-        await runHooks(spec.hooks?.prestart, st, 'prestart');
+        // prestart (deprecated) keeps its old view of the state: the container is created
+        await runHooks(spec.hooks?.prestart, JSON.stringify({ ...toState(rec, 'created'), pid: p }), 'prestart');
         await runHooks(spec.hooks?.createRuntime, st, 'createRuntime');
         return JSON.stringify({ ...toState(rec, 'created'), pid: p });
       };
@@ -211,6 +221,7 @@ export class Runtime {
     if (status !== 'created') {
       throw new RuntimeError(status === 'stopped' ? `cannot start a container that has stopped` : `cannot start an already ${status} container`);
     }
+    if (!rec.spec.process) throw new RuntimeError(`cannot start container "${id}": its config.json has no process to run`);
     const fifo = this.store.fifo(id);
     const fd = openSync(fifo, fsc.O_RDONLY | fsc.O_NONBLOCK);
     try {
@@ -285,7 +296,9 @@ export class Runtime {
     }
     const mgr = rec.cgroup ? await this.cgroupFor(rec) : undefined;
     const status = this.status(rec, mgr);
-    if ((status === 'running' || status === 'paused') && !force) {
+    // the runtime spec: deleting a container that is not stopped is an error (runc allows
+    // deleting a created one; --force does that here)
+    if (status !== 'stopped' && !force) {
       throw new RuntimeError(`cannot delete container "${id}" that is not stopped: ${status} (use --force)`);
     }
     if (status !== 'stopped') {
@@ -319,6 +332,12 @@ export class Runtime {
           sleep(10);
         }
       }
+    }
+    if (!rec.spec.linux?.namespaces?.some((n) => n.type === 'mount')) {
+      const { unmountUnder } = await import('./host-mounts.js');
+      const root = rec.spec.root?.path ?? '';
+      const left = unmountUnder(isAbsolute(root) ? root : join(rec.bundle, root));
+      if (left.length) this.warn(`could not unmount ${left.join(', ')}`);
     }
     await runHooksWarn(rec.spec.hooks?.poststop, JSON.stringify(toState(rec, 'stopped')), 'poststop', (m) => this.warn(m));
     this.store.remove(id);
@@ -356,6 +375,7 @@ export class Runtime {
     const { rec, status, mgr } = await this.statusOf(id);
     if (status !== 'running' && status !== 'created') throw new RuntimeError(`cannot exec in a ${status} container "${id}"`);
     const seccomp: SeccompLoad | undefined = rec.seccomp ? { ...rec.seccomp } : undefined;
+    if (o.process.capabilities) o.process.capabilities = this.grantableCaps(o.process.capabilities);
     const detach = !!o.detach;
     const plan = compileExec({
       process: o.process, namespaces: rec.namespaces, mode: detach ? 'detach' : 'wait',

@@ -25,7 +25,7 @@ export interface BlkioEntry {
 
 export interface RuncStats {
   cpu: {
-    usage: { total: Num; percpu?: Num[]; percpu_kernel?: Num[]; percpu_user?: Num[]; kernel: Num; user: Num };
+    usage: { total: Num; percpu?: Num[] | undefined; percpu_kernel?: Num[] | undefined; percpu_user?: Num[] | undefined; kernel: Num; user: Num };
     throttling: { periods: Num; throttledPeriods: Num; throttledTime: Num };
   };
   cpuset?: { cpus: number[]; mems: number[] };
@@ -117,7 +117,7 @@ function emptyEntry(): MemoryEntry {
 
 function emptyStats(): RuncStats {
   return {
-    cpu: { usage: { total: 0, kernel: 0, user: 0 }, throttling: { periods: 0, throttledPeriods: 0, throttledTime: 0 } },
+    cpu: { usage: { total: 0, percpu: undefined, percpu_kernel: undefined, percpu_user: undefined, kernel: 0, user: 0 }, throttling: { periods: 0, throttledPeriods: 0, throttledTime: 0 } },
     memory: { cache: 0, usage: emptyEntry(), swap: emptyEntry(), kernel: emptyEntry(), kernelTCP: emptyEntry(), raw: {} },
     pids: { current: 0, limit: 0 },
     blkio: {
@@ -152,10 +152,10 @@ function v1Entry(read: (f: string) => string | undefined, prefix: string): Memor
   const usage = read(`${prefix}.usage_in_bytes`);
   if (usage === undefined) return emptyEntry();
   return {
+    limit: num(read(`${prefix}.limit_in_bytes`)),
     usage: num(usage),
     max: num(read(`${prefix}.max_usage_in_bytes`)),
     failcnt: num(read(`${prefix}.failcnt`)),
-    limit: num(read(`${prefix}.limit_in_bytes`)),
   };
 }
 
@@ -265,11 +265,11 @@ export function statsV2(dir: string, readFile: ReadFile = defaultRead): RuncStat
   const usage = num(r('memory.current'));
   const limit = num(r('memory.max'));
   const events = flat(r('memory.events'));
-  s.memory.usage = { usage, limit, max: num(r('memory.peak')), failcnt: events.max ?? 0 };
+  s.memory.usage = { limit, usage, max: num(r('memory.peak')), failcnt: events.max ?? 0 };
   // runc reports swap as memory+swap, like v1's memsw
   const swapCur = r('memory.swap.current');
   if (swapCur !== undefined) {
-    s.memory.swap = { usage: add(usage, num(swapCur)), limit: add(limit, num(r('memory.swap.max'))), max: 0, failcnt: flat(r('memory.swap.events')).max ?? 0 };
+    s.memory.swap = { limit: add(limit, num(r('memory.swap.max'))), usage: add(usage, num(swapCur)), max: 0, failcnt: flat(r('memory.swap.events')).max ?? 0 };
   }
   s.pids.current = num(r('pids.current'));
   const pmax = r('pids.max')?.trim();

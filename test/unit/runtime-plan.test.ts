@@ -108,8 +108,11 @@ describe('plan compiler', () => {
     const ops = compileCreate({ spec: spec((s) => (s.process!.terminal = true)), bundle, mode: 'wait', consoleProxy: true });
     assert.ok(ops.some((o) => o[0] === 'CONSOLE_PROXY'));
   });
-  test('no mount namespace is an error', () => {
-    assert.throws(() => compileCreate({ spec: spec((s) => (s.linux!.namespaces = [{ type: 'pid' }])), bundle, mode: 'wait' }), /mount namespace is required/);
+  test('without a mount namespace: no propagation change, no pivot_root, a chroot', () => {
+    const n = names(compileCreate({ spec: spec((s) => (s.linux!.namespaces = [{ type: 'pid' }])), bundle, mode: 'wait' }));
+    assert.ok(!n.includes('PROPAGATE') && !n.includes('BIND_ROOTFS') && !n.includes('PIVOT'));
+    assert.ok(n.includes('CHROOT'));
+    assert.throws(() => compileCreate({ spec: spec((s) => { s.linux!.namespaces = []; s.root!.readonly = true; }), bundle, mode: 'wait' }), /root\.readonly: needs a mount namespace/);
   });
   test('exec joins every namespace and keeps the process settings', () => {
     const ops = compileExec({

@@ -329,7 +329,6 @@ describe('parseSpec: errors name the file and the field', () => {
     ['unknown rootfsPropagation', (s) => (s.linux.rootfsPropagation = 'bogus'), 'linux.rootfsPropagation', 'unknown rootfs propagation', kitchenSink],
     ['relative masked path', (s) => (s.linux.maskedPaths = ['proc/kcore']), 'linux.maskedPaths[0]', 'masked path must be an absolute path', kitchenSink],
     ['read-only path with ..', (s) => (s.linux.readonlyPaths = ['/proc/../etc']), 'linux.readonlyPaths[0]', '".." components', kitchenSink],
-    ['masked paths without mount namespace', (s) => { s.linux.namespaces = []; s.linux.maskedPaths = ['/proc/kcore']; }, 'linux.maskedPaths', 'mount namespace'],
     ['closID escaping resctrl', (s) => (s.linux.intelRdt.closID = '../x'), 'linux.intelRdt.closID', 'plain directory name', kitchenSink],
     ['memBwSchema without MB:', (s) => (s.linux.intelRdt.memBwSchema = 'L3:0=1'), 'linux.intelRdt.memBwSchema', 'must start with "MB:"', kitchenSink],
     ['unknown personality domain', (s) => (s.linux.personality.domain = 'LINUX64'), 'linux.personality.domain', 'unknown personality domain', kitchenSink],

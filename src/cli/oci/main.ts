@@ -2,6 +2,7 @@
 // container start loads only the runtime path.
 import { appendFileSync, readFileSync } from 'node:fs';
 import { parseFlags, UsageError, usageOf, type FlagSet, type ParsedFlags } from './args.js';
+import { CGROUP_COMMANDS } from './cgroup-commands.js';
 
 const VERSION = '0.1.0';
 
@@ -296,6 +297,9 @@ const COMMANDS: Record<string, Command> = {
 export function registerCommand(name: string, cmd: Command): void {
   COMMANDS[name] = cmd;
 }
+
+// pause, resume, update, events (src/cli/oci/cgroup-commands.ts)
+for (const [name, cmd] of Object.entries(CGROUP_COMMANDS)) registerCommand(name, cmd);
 
 function help(): string {
   const names = Object.keys(COMMANDS);

@@ -18,23 +18,24 @@ for (const prog of ['berth-shim']) {
 }
 run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
 
-// The CLI entry points are bundled: loading ~60 small ESM modules cost 40-60 ms per
-// `berth-oci run` here, one bundle with lazily loaded chunks a fraction of that. Chunks sit two
-// levels below dist/, like dist/src/runtime/, so both find dist/berth-shim the same way.
+// The CLI entry point is bundled into one CommonJS file: loading ~60 small ESM modules (or ESM
+// chunks through serial dynamic imports) cost 30-60 ms per `berth-oci run` here; one CJS file
+// parses lazily and loads in a few ms. The bundle sits two levels below dist/, like
+// dist/src/runtime/, so both find dist/berth-shim the same way.
 const { build } = await import('esbuild');
 await build({
-  entryPoints: { 'berth-oci': join(root, 'src/cli/oci/main.ts') },
+  entryPoints: [join(root, 'src/cli/oci/main.ts')],
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  outdir: join(root, 'dist/bundle/entry'),
-  chunkNames: '../chunks/[name]-[hash]',
+  outfile: join(root, 'dist/bundle/cjs/berth-oci.cjs'),
+  define: { 'import.meta.url': '__berthModuleUrl' },
+  banner: { js: "const __berthModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 });
-// The seccomp syscall tables are required lazily by relative path; give the chunks a copy.
-mkdirSync(join(root, 'dist/bundle/chunks/tables'), { recursive: true });
+// The seccomp syscall tables are required lazily by relative path; give the bundle a copy.
+mkdirSync(join(root, 'dist/bundle/cjs/tables'), { recursive: true });
 for (const f of readdirSync(join(root, 'dist/src/seccomp/tables'))) {
-  if (f.endsWith('.cjs')) copyFileSync(join(root, 'dist/src/seccomp/tables', f), join(root, 'dist/bundle/chunks/tables', f));
+  if (f.endsWith('.cjs')) copyFileSync(join(root, 'dist/src/seccomp/tables', f), join(root, 'dist/bundle/cjs/tables', f));
 }

@@ -277,7 +277,8 @@ export function compileCreate(input: CreatePlanInput): PlanOp[] {
     init.push(['READY'], ['WAIT_START'], ['EXIT', 1]);
     return [...parent, ...child1, ...init];
   }
-  if (p.terminal) init.push(['CONSOLE', p.consoleSize?.height ?? 0, p.consoleSize?.width ?? 0, p.user.uid, p.user.gid, 1]);
+  if (p.terminal) // gid -1: the pty keeps devpts' group (tty, gid=5), as with runc
+  init.push(['CONSOLE', p.consoleSize?.height ?? 0, p.consoleSize?.width ?? 0, p.user.uid, -1, 1]);
   const setgroups = !input.idmapTools?.setgroupsDeny;
   const tailOpts = {
     waitStart: !!input.execFifo,
@@ -317,7 +318,7 @@ export function compileExec(input: ExecPlanInput): PlanOp[] {
   else if (p.terminal) throw new RuntimeError('--tty needs --console-socket when detached');
   for (const f of input.cgroupProcs) ops.push(['CGROUP_PROCS', f]);
   for (const n of input.namespaces) ops.push(['SETNS', n.type, n.path]);
-  if (p.terminal) ops.push(['SETSID'], ['CONSOLE', p.consoleSize?.height ?? 0, p.consoleSize?.width ?? 0, p.user.uid, p.user.gid, 0]);
+  if (p.terminal) ops.push(['SETSID'], ['CONSOLE', p.consoleSize?.height ?? 0, p.consoleSize?.width ?? 0, p.user.uid, -1, 0]);
   processTail(p, ops, {
     setgroups: input.setgroups,
     ...(input.seccomp ? { seccomp: input.seccomp } : {}),

@@ -80,6 +80,22 @@ export function launch(plan: Buffer, opts: LaunchOptions = {}): Promise<Launched
   });
 }
 
+/** Relays the signals a foreground CLI receives to the container process; returns the undo. */
+export function forwardSignals(pid: number): () => void {
+  const fwd = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* the process is gone */
+    }
+  };
+  const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+  for (const s of sigs) process.on(s, fwd);
+  return () => {
+    for (const s of sigs) process.off(s, fwd);
+  };
+}
+
 const SIGNALS: Record<string, number> = {
   SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9,
   SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15, SIGSTKFLT: 16, SIGCHLD: 17,

@@ -1,6 +1,10 @@
 // OCI mount options -> mount(2) flags, propagation, mount_setattr attributes and fs data.
-// Option names follow runc's table; anything unknown is passed to the filesystem as data.
-import { MOUNT_ATTR, MS } from './plan.js';
+// The option tables live in src/spec/mount-options.ts (validation and `features` use them too).
+import {
+  MOUNT_ATTR__ATIME, MOUNT_ATTR_NOATIME, MOUNT_ATTR_RELATIME, MOUNT_ATTR_STRICTATIME, MOUNT_FLAG_OPTIONS,
+  MOUNT_PROPAGATION_OPTIONS, MOUNT_RECURSIVE_OPTIONS, isIdmapOption,
+} from '../spec/mount-options.js';
+import { MS } from './plan.js';
 
 export interface ParsedMountOptions {
   flags: number;
@@ -16,42 +20,11 @@ export interface ParsedMountOptions {
   recursiveIdmap: boolean;
 }
 
-const SET: Record<string, number> = {
-  bind: MS.BIND, dirsync: MS.DIRSYNC, lazytime: MS.LAZYTIME, mand: MS.MANDLOCK, noatime: MS.NOATIME,
-  nodev: MS.NODEV, nodiratime: MS.NODIRATIME, noexec: MS.NOEXEC, nosuid: MS.NOSUID, nosymfollow: MS.NOSYMFOLLOW,
-  rbind: MS.BIND | MS.REC, relatime: MS.RELATIME, remount: MS.REMOUNT, ro: MS.RDONLY, silent: MS.SILENT,
-  strictatime: MS.STRICTATIME, sync: MS.SYNCHRONOUS,
-};
-const CLEAR: Record<string, number> = {
-  async: MS.SYNCHRONOUS, atime: MS.NOATIME, defaults: 0, dev: MS.NODEV, diratime: MS.NODIRATIME, exec: MS.NOEXEC,
-  loud: MS.SILENT, nolazytime: MS.LAZYTIME, nomand: MS.MANDLOCK, norelatime: MS.RELATIME,
-  nostrictatime: MS.STRICTATIME, rw: MS.RDONLY, suid: MS.NOSUID, symfollow: MS.NOSYMFOLLOW,
-};
-const PROPAGATION: Record<string, number> = {
-  private: MS.PRIVATE, rprivate: MS.PRIVATE | MS.REC, shared: MS.SHARED, rshared: MS.SHARED | MS.REC,
-  slave: MS.SLAVE, rslave: MS.SLAVE | MS.REC, unbindable: MS.UNBINDABLE, runbindable: MS.UNBINDABLE | MS.REC,
-};
-// Recursive attributes (mount_setattr with AT_RECURSIVE): [set, clear].
-const RECURSIVE: Record<string, [number, number]> = {
-  rro: [MOUNT_ATTR.RDONLY, 0], rrw: [0, MOUNT_ATTR.RDONLY],
-  rnosuid: [MOUNT_ATTR.NOSUID, 0], rsuid: [0, MOUNT_ATTR.NOSUID],
-  rnodev: [MOUNT_ATTR.NODEV, 0], rdev: [0, MOUNT_ATTR.NODEV],
-  rnoexec: [MOUNT_ATTR.NOEXEC, 0], rexec: [0, MOUNT_ATTR.NOEXEC],
-  rnodiratime: [MOUNT_ATTR.NODIRATIME, 0], rdiratime: [0, MOUNT_ATTR.NODIRATIME],
-  rrelatime: [MOUNT_ATTR.RELATIME, MOUNT_ATTR._ATIME], rnorelatime: [0, 0],
-  rnoatime: [MOUNT_ATTR.NOATIME, MOUNT_ATTR._ATIME], ratime: [0, MOUNT_ATTR.NOATIME],
-  rstrictatime: [MOUNT_ATTR.STRICTATIME, MOUNT_ATTR._ATIME], rnostrictatime: [0, MOUNT_ATTR.STRICTATIME],
-  rnosymfollow: [MOUNT_ATTR.NOSYMFOLLOW, 0], rsymfollow: [0, MOUNT_ATTR.NOSYMFOLLOW],
-};
 /** Flags a bind mount only honours through a later remount. */
 const BIND_REMOUNTABLE = MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NOATIME | MS.NODIRATIME |
   MS.RELATIME | MS.STRICTATIME | MS.NOSYMFOLLOW;
 
-/** Options recognised by name (the rest go to the filesystem as data). */
-export const KNOWN_MOUNT_OPTIONS = [
-  ...Object.keys(SET), ...Object.keys(CLEAR), ...Object.keys(PROPAGATION), ...Object.keys(RECURSIVE),
-  'idmap', 'ridmap', 'tmpcopyup',
-].sort();
+const ATIME_ATTRS = new Set([MOUNT_ATTR_RELATIME, MOUNT_ATTR_NOATIME, MOUNT_ATTR_STRICTATIME]);
 
 export function parseMountOptions(options: readonly string[] | undefined, type: string | undefined): ParsedMountOptions {
   const r: ParsedMountOptions = {
@@ -59,28 +32,28 @@ export function parseMountOptions(options: readonly string[] | undefined, type: 
     bind: type === 'bind', recursiveBind: false, idmap: false, recursiveIdmap: false,
   };
   for (const o of options ?? []) {
-    const set = SET[o];
-    if (set !== undefined) {
-      r.flags |= set;
+    const flag = Object.hasOwn(MOUNT_FLAG_OPTIONS, o) ? MOUNT_FLAG_OPTIONS[o] : undefined;
+    if (flag) {
+      if (flag.clear) r.flags &= ~flag.flag;
+      else r.flags |= flag.flag;
       continue;
     }
-    const clr = CLEAR[o];
-    if (clr !== undefined) {
-      r.flags &= ~clr;
+    if (Object.hasOwn(MOUNT_PROPAGATION_OPTIONS, o)) {
+      r.propagation |= MOUNT_PROPAGATION_OPTIONS[o]!;
       continue;
     }
-    const prop = PROPAGATION[o];
-    if (prop !== undefined) {
-      r.propagation |= prop;
+    const rec = Object.hasOwn(MOUNT_RECURSIVE_OPTIONS, o) ? MOUNT_RECURSIVE_OPTIONS[o] : undefined;
+    if (rec) {
+      // the atime modes are one field: setting one means clearing the field first
+      const atime = ATIME_ATTRS.has(rec.flag) && (o === 'rrelatime' || o === 'rnoatime' || o === 'rstrictatime');
+      if (atime) {
+        r.attrClr |= MOUNT_ATTR__ATIME;
+        r.attrSet |= rec.flag;
+      } else if (rec.clear) r.attrClr |= rec.flag;
+      else r.attrSet |= rec.flag;
       continue;
     }
-    const rec = RECURSIVE[o];
-    if (rec !== undefined) {
-      r.attrSet |= rec[0];
-      r.attrClr |= rec[1];
-      continue;
-    }
-    if (o === 'idmap' || o === 'ridmap') {
+    if (isIdmapOption(o)) {
       r.idmap = true;
       r.recursiveIdmap = o === 'ridmap';
       continue;

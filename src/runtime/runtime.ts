@@ -9,7 +9,7 @@ import { containerResources } from './device-rules.js';
 import { compileCreate, compileExec, NS_FILE, type CgroupHooks, type SeccompLoad } from './compile.js';
 import { RuntimeError } from './errors.js';
 import { runHooks, runHooksWarn } from './hooks.js';
-import { launch } from './launch.js';
+import { forwardSignals, launch } from './launch.js';
 import { encodePlan } from './plan.js';
 import { isAlive, processStartTime, StateStore, toState, validateId, type ContainerRecord } from './state.js';
 
@@ -256,18 +256,10 @@ export class Runtime {
     }
     const rec = await this.launchNew(id, o, 'wait');
     const exit = rec.exit!;
-    const fwd = (sig: NodeJS.Signals) => {
-      try {
-        process.kill(rec.pid, sig);
-      } catch {
-        /* the container is gone */
-      }
-    };
-    const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-    for (const s of sigs) process.on(s, fwd);
+    const stopForwarding = forwardSignals(rec.pid);
     await runHooksWarn(rec.spec.hooks?.poststart, JSON.stringify(toState(rec, 'running')), 'poststart', (m) => this.warn(m));
     const status = await exit;
-    for (const s of sigs) process.off(s, fwd);
+    stopForwarding();
     if (!o.keep) await this.delete(id, true);
     return status;
   }
@@ -387,17 +379,9 @@ export class Runtime {
     const launched = await launch(encodePlan(plan), o.preserveFds ? { preserveFds: o.preserveFds } : {});
     if (o.pidFile) writePidFile(o.pidFile, launched.pid);
     if (detach) return 0;
-    const fwd = (sig: NodeJS.Signals) => {
-      try {
-        process.kill(launched.pid, sig);
-      } catch {
-        /* gone */
-      }
-    };
-    const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-    for (const s of sigs) process.on(s, fwd);
+    const stopForwarding = forwardSignals(launched.pid);
     const code = await launched.exit;
-    for (const s of sigs) process.off(s, fwd);
+    stopForwarding();
     return code;
   }
 }

@@ -77,6 +77,11 @@ export interface ContentStore {
   readJSON<T>(digest: string): T;
   /** Stores bytes, verifying the digest when given; returns the descriptor-ready digest. */
   put(data: Buffer | string, expectedDigest?: string): string;
+  /**
+   * Streams a blob in, hashing as it goes; written atomically, kept only when it matches
+   * `expected` (digest and, when given, size). A second ingest of a stored blob is a no-op.
+   */
+  ingest(source: import('node:stream').Readable, expected?: { digest: string; size?: number }): Promise<string>;
 }
 
 /** A layer unpacked once, shared by every image and container that uses it. */
@@ -85,4 +90,20 @@ export interface LayerRef {
   diffId: string;
   /** The chain id (OCI image spec), which names the snapshot of this layer on top of its parents. */
   chainId: string;
+}
+
+/**
+ * What a name in the image store points to (src/image/image-store.ts). `target` is what the
+ * registry resolved the name to (a manifest, or an index for multi-platform images); `manifest`
+ * is the single-platform manifest berth runs (the same as target unless target is an index), and
+ * `config` its config, whose digest is the image ID (as in docker).
+ */
+export interface ImageRecord {
+  /** Normalised reference: "docker.io/library/busybox:latest" or "host/repo@sha256:...". */
+  name: string;
+  target: Descriptor;
+  manifest: Descriptor;
+  config: Descriptor;
+  /** When this name was last set (ISO 8601). */
+  tagged: string;
 }

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const benches = ['oci-run.mjs', 'oci-breakdown.mjs', 'oci-memory.mjs', 'cgroups.mjs'];
+const benches = ['oci-run.mjs', 'oci-breakdown.mjs', 'oci-memory.mjs', 'cgroups.mjs', 'seccomp.mjs', 'engine.mjs'];
 const filter = process.argv[2];
 let failed = 0;
 for (const b of benches) {

@@ -102,7 +102,8 @@ struct op {
 	const char *name;
 	int argc;
 	char **argv;
-	int fd; /* SECCOMP: the program, opened by the parent before any pivot_root */
+	struct sock_filter *prog; /* SECCOMP: the program, read by the parent before any fork */
+	size_t proglen;
 };
 
 static struct op *ops;
@@ -238,7 +239,6 @@ static void read_plan(void)
 		if (o->argc < 0 || k + 2 + (size_t)o->argc > t)
 			die("plan: op %s has bad argc", o->name);
 		o->argv = &tok[k + 2];
-		o->fd = -1;
 		k += 2 + o->argc;
 	}
 }
@@ -434,6 +434,9 @@ static void op_mount(char **a)
 		if (mount(fallback, p, NULL, MS_BIND | MS_REC, NULL) < 0)
 			die("bind %s on %s", fallback, dst);
 		remount = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+		/* the host's submounts (/sys/fs/cgroup/...) come along: restrict them all alike */
+		aset |= (flags & MS_RDONLY ? MOUNT_ATTR_RDONLY : 0) | (flags & MS_NOSUID ? MOUNT_ATTR_NOSUID : 0) |
+			(flags & MS_NODEV ? MOUNT_ATTR_NODEV : 0) | (flags & MS_NOEXEC ? MOUNT_ATTR_NOEXEC : 0);
 	}
 	close(fd);
 	if (!remount && !prop && !aset && !aclr)
@@ -743,20 +746,30 @@ static void op_ambient(const char *mask)
 			die("raise ambient capability %d", c);
 }
 
-static void op_seccomp(char **a, int prefd)
+/* Read a seccomp program file into memory (the parent does this before any fork, so that no
+ * process inside the container holds an fd of the host's program cache). */
+static struct sock_filter *load_seccomp_program(const char *path, size_t *len)
 {
-	int fd = prefd >= 0 ? prefd : open(a[0], O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		die("open seccomp program %s", a[0]);
+		die("open seccomp program %s", path);
 	struct stat st;
 	if (fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size % 8 || st.st_size > 8 * 65536)
-		die("bad seccomp program %s", a[0]);
+		die("bad seccomp program %s", path);
 	struct sock_filter *f = malloc(st.st_size);
 	if (!f)
 		die("out of memory");
 	read_full(fd, f, st.st_size);
 	close(fd);
-	struct sock_fprog prog = {.len = (unsigned short)(st.st_size / 8), .filter = f};
+	*len = (size_t)st.st_size;
+	return f;
+}
+
+static void op_seccomp(char **a, struct sock_filter *pre, size_t prelen)
+{
+	size_t len = prelen;
+	struct sock_filter *f = pre ? pre : load_seccomp_program(a[0], &len);
+	struct sock_fprog prog = {.len = (unsigned short)(len / 8), .filter = f};
 	unsigned long flags = unum(a[1]);
 	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
 	if (r < 0)
@@ -1022,7 +1035,7 @@ static void run_init(void)
 		else if (is(o, "NO_NEW_PRIVS", 0)) {
 			if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 				die("set no_new_privs");
-		} else if (is(o, "SECCOMP", 4)) op_seccomp(a, o->fd);
+		} else if (is(o, "SECCOMP", 4)) op_seccomp(a, o->prog, o->proglen);
 		else if (is(o, "ENV", 1)) {
 			if (nenv >= 4095)
 				die("too many environment variables");
@@ -1171,7 +1184,8 @@ static void write_idmap(pid_t pid, const char *which, const char *map)
 	free(m);
 }
 
-/* IDMAP_TREE source uidmap gidmap recursive: a detached, idmapped copy of source. */
+/* IDMAP_TREE source uidmap gidmap flags: a detached, idmapped copy of source. flags: 1 = copy
+ * the submounts too (rbind), 2 = idmap the submounts too (ridmap). */
 static void prepare_idmap_tree(char **a)
 {
 	int p[2];
@@ -1208,12 +1222,12 @@ static void prepare_idmap_tree(char **a)
 		die("open idmap user namespace");
 	close(p[1]);
 	waitpid(holder, NULL, 0);
-	int rec = a[3][0] == '1';
-	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, a[0], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0));
+	unsigned long long fl = unum(a[3]);
+	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, a[0], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((fl & 1) ? AT_RECURSIVE : 0));
 	if (tree < 0)
 		die("open_tree %s", a[0]);
 	struct berth_mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)usernsfd};
-	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (rec ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0)
+	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | ((fl & 2) ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0)
 		die("idmap mount of %s", a[0]);
 	close(usernsfd);
 	if (ntreefds >= 64)
@@ -1347,8 +1361,13 @@ static void run_from_sealed_copy(char **argv)
 	die("re-execute the shim from its sealed copy");
 }
 
+/* `berth-shim storage ...`: file-system helpers for src/storage (see berth-storage.c). */
+#include "berth-storage.c"
+
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && !strcmp(argv[1], "storage"))
+		return storage_main(argc - 2, argv + 2);
 	if (argc != 2) {
 		fprintf(stderr, "berth-shim: internal helper of berth; not meant to be run by hand\n");
 		return 2;
@@ -1388,10 +1407,8 @@ int main(int argc, char **argv)
 		} else if (is(o, "IDMAP_TREE", 4)) {
 			prepare_idmap_tree(o->argv);
 		} else if (is(o, "SECCOMP", 4)) {
-			/* a host path: open it now, the init reads it after pivot_root */
-			o->fd = open(o->argv[0], O_RDONLY | O_CLOEXEC);
-			if (o->fd < 0)
-				die("open seccomp program %s", o->argv[0]);
+			/* a host path: read it now, the init loads it after pivot_root */
+			o->prog = load_seccomp_program(o->argv[0], &o->proglen);
 		} else if (is(o, "EXEC_FIFO", 1)) {
 			/* made here, by host root: the init may already be unprivileged in a user ns */
 			mode_t old = umask(0);
@@ -1400,7 +1417,9 @@ int main(int argc, char **argv)
 			umask(old);
 		}
 	}
-	if (procfd < 0)
+	/* the host's /proc, only where the init needs it after pivot_root (to reopen the exec fifo):
+	 * a process joining a running container holds no directory of the host */
+	if (procfd < 0 && find("EXEC_FIFO"))
 		procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ipc) < 0)
 		die("socketpair");

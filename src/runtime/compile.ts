@@ -159,7 +159,8 @@ function compileMounts(spec: Spec, bundle: string, input: CreatePlanInput, usern
         if (!uid?.length || !gid?.length) {
           throw new RuntimeError(`config.json: mounts[${i}]: an idmapped mount needs uidMappings and gidMappings (on the mount or in linux)`);
         }
-        parentOps.push(['IDMAP_TREE', src, idMapText(uid), idMapText(gid), o.recursiveIdmap || o.recursiveBind ? 1 : 0]);
+        // flags: 1 copies the submounts (rbind), 2 idmaps them too (ridmap); "idmap" maps the top only
+        parentOps.push(['IDMAP_TREE', src, idMapText(uid), idMapText(gid), (o.recursiveBind ? 1 : 0) | (o.recursiveIdmap ? 2 : 0)]);
         ops.push(['MOUNT_FD', trees++, dst, kind]);
         if (o.bindRemountFlags || o.propagation || o.attrSet || o.attrClr) {
           ops.push(['MOUNT', '', dst, '', MS.REMOUNT | MS.BIND | o.bindRemountFlags, '', kind, 0, o.propagation, o.attrSet, o.attrClr, '']);

@@ -12,7 +12,8 @@
 //   UIDMAP lines | GIDMAP lines written to /proc/<child1>/{uid,gid}_map after it unshares user
 //   SETGROUPS_DENY              write "deny" to /proc/<child1>/setgroups first
 //   NEWIDMAP uid_map|gid_map tool   use newuidmap/newgidmap (rootless) for that map
-//   IDMAP_TREE src uidmap gidmap recursive(0|1)   prepare a detached idmapped tree (MOUNT_FD)
+//   IDMAP_TREE src uidmap gidmap flags   prepare a detached idmapped tree (MOUNT_FD); flags:
+//                               1 copy submounts (rbind), 2 idmap submounts too (ridmap)
 // child1 ops:
 //   SETNS type path             join (all opened first, user namespace joined first)
 //   UNSHARE type...             create (user first, then maps, then the rest)

@@ -16,6 +16,9 @@ import { isAlive, processStartTime, StateStore, toState, validateId, type Contai
 export interface RuntimeOptions {
   root: string;
   systemdCgroup?: boolean;
+  /** Run without a cgroup when the host refuses to create one (not delegated), as runc's
+   * --rootless: true, false, or 'auto' (default: when not running as root). */
+  rootless?: boolean | 'auto';
   debug?: (msg: string) => void;
   warn?: (msg: string) => void;
 }
@@ -109,6 +112,31 @@ export class Runtime {
     return r.caps;
   }
 
+  /** newuidmap/newgidmap and setgroups for an unprivileged caller's user namespace (rootless). */
+  private async idmapToolsFor(spec: Spec) {
+    if ((process.geteuid?.() ?? 0) === 0) return undefined;
+    const { planRootlessIdMaps, thisHost } = await import('./rootless.js');
+    return planRootlessIdMaps(spec, thisHost());
+  }
+
+  /** Rootless: true (after a warning) when the cgroup could not be made for lack of permission. */
+  private async withoutCgroup(e: unknown, mgr: CgroupManager, spec: Spec): Promise<boolean> {
+    const mode = this.opts.rootless ?? 'auto';
+    const euid = process.geteuid?.() ?? 0;
+    if (mode === false || (mode === 'auto' && euid === 0)) return false;
+    const { isCgroupPermissionError } = await import('./rootless.js');
+    if (!isCgroupPermissionError(e)) return false;
+    try {
+      mgr.destroy(); // whatever part was made
+    } catch {
+      /* nothing was */
+    }
+    const r = spec.linux?.resources;
+    const limits = r && Object.keys(r).some((k) => k !== 'devices') ? '; linux.resources are NOT applied' : '';
+    this.warn(`cgroups are not delegated to uid ${euid} (${(e as Error).message}): running without a cgroup of its own (no limits, pause or kill --all)${limits}`);
+    return true;
+  }
+
   status(rec: ContainerRecord, mgr?: CgroupManager): State['status'] {
     if (!isAlive(rec)) return 'stopped';
     // frozen first: a created container can be paused too (as runc)
@@ -148,10 +176,11 @@ export class Runtime {
     }
     const seccomp = await this.seccompFor(spec);
     if (spec.process?.capabilities) spec.process.capabilities = this.grantableCaps(spec.process.capabilities);
+    const idmapTools = await this.idmapToolsFor(spec);
     this.store.reserve(id);
     const rec: ContainerRecord = {
       id, bundle, pid: 0, pidStart: '', created: new Date().toISOString(), owner: process.getuid?.() === 0 ? 'root' : String(process.getuid?.()),
-      spec, cgroup: false, systemdCgroup: !!this.opts.systemdCgroup, namespaces: [], setgroups: true,
+      spec, cgroup: false, systemdCgroup: !!this.opts.systemdCgroup, namespaces: [], setgroups: !idmapTools?.setgroupsDeny,
       ...(spec.linux?.cgroupsPath ? { cgroupsPath: spec.linux.cgroupsPath } : {}),
       ...(seccomp ? { seccomp: { file: seccomp.file, flags: seccomp.flags } } : {}),
     };
@@ -159,12 +188,20 @@ export class Runtime {
     let pid = 0;
     try {
       mgr = await this.cgroupFor(rec);
-      mgr.create(containerResources(spec));
-      rec.cgroup = true;
-      const cgroup: CgroupHooks = { procsFiles: mgr.procsFiles(), mountPlan: (d, ns) => mgr!.mountPlan(d, ns) };
+      try {
+        mgr.create(containerResources(spec));
+        rec.cgroup = true;
+      } catch (e) {
+        if (!(await this.withoutCgroup(e, mgr, spec))) throw e;
+        mgr = undefined;
+      }
+      const m = mgr;
+      const cgroup: CgroupHooks | undefined = m ? { procsFiles: m.procsFiles(), mountPlan: (d, ns) => m.mountPlan(d, ns) } : undefined;
       const execFifo = mode === 'detach' ? this.store.fifo(id) : undefined;
       const plan = compileCreate({
-        spec, bundle, mode, cgroup,
+        spec, bundle, mode,
+        ...(cgroup ? { cgroup } : {}),
+        ...(idmapTools ? { idmapTools } : {}),
         ...(execFifo ? { execFifo } : {}),
         ...(o.consoleSocket ? { consoleSocket: resolve(o.consoleSocket) } : { consoleProxy: mode === 'wait' }),
         ...(o.noPivot ? { noPivot: true } : {}),
@@ -366,6 +403,10 @@ export class Runtime {
   async exec(id: string, o: ExecOptions): Promise<number> {
     const { rec, status, mgr } = await this.statusOf(id);
     if (status !== 'running' && status !== 'created') throw new RuntimeError(`cannot exec in a ${status} container "${id}"`);
+    if (status === 'created' && (process.geteuid?.() ?? 0) !== 0) {
+      // the init is still berth-shim, not dumpable: only host root may open its namespaces
+      throw new RuntimeError(`cannot exec in container "${id}" before it is started when not running as root: start it first`);
+    }
     const seccomp: SeccompLoad | undefined = rec.seccomp ? { ...rec.seccomp } : undefined;
     if (o.process.capabilities) o.process.capabilities = this.grantableCaps(o.process.capabilities);
     const detach = !!o.detach;

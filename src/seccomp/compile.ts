@@ -72,6 +72,7 @@ export function rulesByNumber(
 ): { perArch: Map<SeccompArch, Map<number, Rule[]>>; skipped: string[] } {
   const perArch = new Map<SeccompArch, Map<number, Rule[]>>();
   const skipped: string[] = [];
+  const seen = new Set<string>(); // of skipped: a profile may list tens of thousands of unknown names
   for (const a of arches) perArch.set(a, new Map());
   const add = (a: SeccompArch, nr: number, rule: Rule) => {
     const m = perArch.get(a)!;
@@ -105,7 +106,10 @@ export function rulesByNumber(
           }
         }
       }
-      if (!known && !skipped.includes(name)) skipped.push(name);
+      if (!known && !seen.has(name)) {
+        seen.add(name);
+        skipped.push(name);
+      }
     }
   }
   return { perArch, skipped };

@@ -77,6 +77,7 @@ async function runtime(ctx: Ctx) {
   return new Runtime({
     root: (ctx.global.root as string) ?? '/run/berth-oci',
     systemdCgroup: !!ctx.global['systemd-cgroup'],
+    rootless: ctx.global.rootless === 'true' ? true : ctx.global.rootless === 'false' ? false : 'auto',
     debug: (m) => ctx.log.debug(m),
     warn: (m) => ctx.log.warn(m),
   });

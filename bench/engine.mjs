@@ -1,0 +1,140 @@
+// The engine against podman (with runc), measured in one run on the same busybox rootfs
+// (podman gets it through `podman import`; berth runs the directory with --rootfs):
+//   - `run --rm IMAGE true` (podman with --network=none)
+//   - `exec C true` on a running container
+//   - N detached containers started one after another
+//   - memory per idle container, monitor included (PSS of every process the container leaves on
+//     the host: berth-monitor + the container's; conmon + the container's)
+//   - through the library in a warm process: run-to-exit of /bin/true
+// Usage: node bench/engine.mjs   (BENCH_N iterations, BENCH_D detached containers)
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { DIST, REPO, have, msSince, requireRootAndBuild, stats, table, f1, f2 } from './lib.mjs';
+
+requireRootAndBuild();
+const N = Number(process.env.BENCH_N ?? 10);
+const D = Number(process.env.BENCH_D ?? 20);
+const BERTH = join(REPO, 'bin', 'berth');
+const dir = mkdtempSync(join(tmpdir(), 'berth-bench-engine-'));
+const rootfs = join(dir, 'rootfs');
+mkdirSync(rootfs);
+const { makeBusyboxRootfs } = await import(join(DIST, 'test', 'helpers', 'bundle.js'));
+makeBusyboxRootfs(rootfs);
+const stateRoot = `/run/berth-b${process.pid}`;
+const bg = ['--root', join(dir, 'berth'), '--state-root', stateRoot];
+const berth = (args, o = {}) => spawnSync(process.execPath, [BERTH, ...bg, ...args], { encoding: 'utf8', ...o });
+
+const podmanOk = have('podman') && have('runc');
+const PATH = [dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(delimiter);
+const penv = { ...process.env, PATH, CONTAINERS_CONF: join(dir, 'containers.conf'), CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf') };
+const pg = ['--root', join(dir, 'graph'), '--runroot', join(dir, 'runroot'), '--tmpdir', join(dir, 'tmp'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', '--runtime', 'runc'];
+const podman = (args) => spawnSync('podman', [...pg, ...args], { encoding: 'utf8', env: penv });
+const IMAGE = `localhost/berth-bench:${process.pid}`;
+if (podmanOk) {
+  const q = (s) => JSON.stringify(s);
+  writeFileSync(penv.CONTAINERS_CONF, `[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\nnetns = "none"\nlog_driver = "k8s-file"\n[engine]\nconmon_env_vars = [${q(`PATH=${PATH}`)}, ${q(`CONTAINERS_CONF=${penv.CONTAINERS_CONF}`)}, ${q(`CONTAINERS_STORAGE_CONF=${penv.CONTAINERS_STORAGE_CONF}`)}]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nevents_logfile_path = ${q(join(dir, 'events.log'))}\nlock_type = "file"\ntmp_dir = ${q(join(dir, 'tmp'))}\nvolume_path = ${q(join(dir, 'volumes'))}\n[network]\nnetwork_config_dir = ${q(join(dir, 'net'))}\n`);
+  writeFileSync(penv.CONTAINERS_STORAGE_CONF, `[storage]\ndriver = "overlay"\ngraphroot = ${q(join(dir, 'graph'))}\nrunroot = ${q(join(dir, 'runroot'))}\n`);
+  spawnSync('tar', ['-C', rootfs, '-cf', join(dir, 'rootfs.tar'), '.']);
+  const r = podman(['import', '-q', join(dir, 'rootfs.tar'), IMAGE]);
+  if (r.status !== 0) throw new Error(`podman import: ${r.stderr}`);
+}
+
+function time(fn, n = N) {
+  fn(); // warm-up (seccomp cache, page cache)
+  const xs = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = fn();
+    xs.push(msSince(t0));
+    if (r.status !== 0) throw new Error(`status ${r.status}: ${r.stderr}`);
+  }
+  return stats(xs).median;
+}
+
+const read = (p) => {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return '';
+  }
+};
+const pss = (pid) => Number(/^Pss:\s+(\d+)/m.exec(read(`/proc/${pid}/smaps_rollup`))?.[1] ?? 0);
+const children = () => {
+  const m = new Map();
+  for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    const ppid = Number(read(`/proc/${p}/stat`).replace(/^.*\) /, '').split(' ')[1]);
+    if (!m.has(ppid)) m.set(ppid, []);
+    m.get(ppid).push(Number(p));
+  }
+  return m;
+};
+const tree = (pid, kids) => [pid, ...(kids.get(pid) ?? []).flatMap((c) => tree(c, kids))];
+
+const rows = [['what', 'berth', 'podman+runc', 'ratio']];
+const add = (what, b, p, fmt = f1) => rows.push([what, fmt(b), p === undefined ? '-' : fmt(p), p ? f2(b / p) : '-']);
+
+// run --rm true
+const bRun = time(() => berth(['run', '--rm', '--rootfs', rootfs, 'true']));
+const pRun = podmanOk ? time(() => podman(['run', '--rm', '--network=none', IMAGE, 'true'])) : undefined;
+add('run --rm true (ms)', bRun, pRun);
+
+// exec
+const bc = berth(['run', '-d', '--name', 'bench-exec', '--rootfs', rootfs, 'sleep', '1000']).stdout.trim();
+const bExec = time(() => berth(['exec', bc, 'true']));
+let pExec;
+if (podmanOk) {
+  const pc = podman(['run', '-d', '--network=none', '--name', `bench-exec-${process.pid}`, IMAGE, 'sleep', '1000']).stdout.trim();
+  pExec = time(() => podman(['exec', pc, 'true']));
+  podman(['rm', '-f', '-t', '0', pc]);
+}
+berth(['rm', '-f', bc]);
+add('exec true (ms)', bExec, pExec);
+
+// D detached, then memory per idle container
+function detached(start, monitorOf) {
+  const t0 = process.hrtime.bigint();
+  const ids = [];
+  for (let i = 0; i < D; i++) {
+    const r = start(i);
+    if (r.status !== 0) throw new Error(r.stderr);
+    ids.push(r.stdout.trim());
+  }
+  const ms = msSince(t0);
+  spawnSync('sleep', ['1']);
+  const kids = children();
+  let total = 0;
+  for (const id of ids) for (const p of tree(monitorOf(id), kids)) total += pss(p);
+  return { ms, kib: total / D, ids };
+}
+const bd = detached((i) => berth(['run', '-d', '--name', `bench-d${i}`, '--rootfs', rootfs, 'sleep', '1000']),
+  (id) => Number(/^\S+ \S+ (\d+)/.exec(read(join(stateRoot, 'containers', id, 'pid')))?.[1] ?? 0));
+let pd;
+if (podmanOk) {
+  pd = detached((i) => podman(['run', '-d', '--network=none', '--name', `bench-d${i}-${process.pid}`, IMAGE, 'sleep', '1000']),
+    (id) => Number(read(join(dir, 'runroot', 'overlay-containers', id, 'userdata', 'conmon.pid')).trim()));
+}
+add(`start ${D} detached (s)`, bd.ms / 1000, pd && pd.ms / 1000, f2);
+add('idle container incl. monitor, PSS (KiB)', bd.kib, pd?.kib);
+spawnSync(process.execPath, [BERTH, ...bg, 'rm', '-f', ...bd.ids]);
+if (pd) podman(['rm', '-f', '-t', '0', ...pd.ids]);
+
+// the library, warm
+const { Berth } = await import(join(DIST, 'src', 'index.js'));
+const lib = new Berth({ root: join(dir, 'berth'), stateRoot, exitCommand: null });
+await lib.run({ rootfs, cmd: ['true'], autoRemove: true });
+const xs = [];
+for (let i = 0; i < N; i++) {
+  const t0 = process.hrtime.bigint();
+  await lib.run({ rootfs, cmd: ['true'], autoRemove: true });
+  xs.push(msSince(t0));
+}
+lib.close();
+add('library run-to-exit, warm (ms)', stats(xs).median, undefined);
+
+console.log(`engine: medians of ${N}; ${D} detached containers${podmanOk ? '' : '; podman or runc missing: berth only'}`);
+console.log(table(rows));
+if (podmanOk) podman(['rmi', '-f', IMAGE]);
+rmSync(dir, { recursive: true, force: true });
+rmSync(stateRoot, { recursive: true, force: true });

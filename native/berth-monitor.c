@@ -1,0 +1,965 @@
+/*
+ * berth-monitor: the supervisor of one container (berth's conmon), started detached by the
+ * engine (src/engine/monitor.ts). It outlives the CLI that started it and decides nothing: the
+ * engine compiled the launch plan, chose the log files, sizes and restart policy, and reads back
+ * what the monitor records. Per container it
+ *
+ *   - is the child subreaper that launches the container: it runs berth-shim (MODE detach) with
+ *     the plan file on the shim's sync socket, so the container's init is reparented to it;
+ *   - reaps the init, and writes its status (and whether the cgroup saw an OOM kill) to the file
+ *     "exit", atomically (temp + rename);
+ *   - copies the container's stdout/stderr (pipes, or the pty master of a tty container) into a
+ *     log in docker's json-file format ({"log":"...","stream":"stdout","time":"..."} per line)
+ *     or the Kubernetes CRI format, rotated at max-size keeping max-file files;
+ *   - serves attach on the unix socket "attach.sock": frames of docker's stream format
+ *     (8-byte header: stream, 0, 0, 0, big-endian length) carry stdout (1) and stderr (2) to
+ *     clients, and the exit status (5) when the container stops; clients send stdin (0), a
+ *     terminal size (3: rows, cols as big-endian u16) and the end of stdin (4);
+ *   - applies the restart policy it was given (no, always, on-failure[:N], unless-stopped) with
+ *     docker's backoff (100 ms doubling to 1 min, reset after 10 s of running), re-running the
+ *     same plan; a file "stopped" (written by the engine before it stops or kills the container)
+ *     or "restart" (a new policy from `berth update`) is read when the container exits;
+ *   - when the container is finally down and no client that started it in the foreground is
+ *     attached, runs the engine's exit command (the engine's cleanup).
+ *
+ * Files live in the container's state directory (-d), the monitor's working directory:
+ *   plan (input), pid ("<init pid> <restarts> <monitor pid>"), exit, attach.sock, console.sock.
+ *
+ * `berth-monitor init PROGRAM ARGS...` is the tiny init for `--init` (bind-mounted into the
+ * container as /sbin/berth-init): it runs PROGRAM, forwards signals to it, reaps zombies and
+ * exits with PROGRAM's status.
+ *
+ * Static and small on purpose: an idle container's monitor costs a few pages.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#define MAX_CLIENTS 16
+#define LINE_MAX_BYTES 16384 /* docker splits longer lines into partial records */
+#define STATUS_SETUP_FAILED 127
+
+/* ---------------------------------------------------------------- options */
+
+static const char *shim_path, *log_path, *oom_file;
+static int log_format; /* 0 json-file, 1 cri, 2 none */
+static long long max_size;
+static int max_files = 1;
+static char policy[32] = "no";
+static int max_retries;
+static int open_stdin, stdin_once, tty;
+static char **exit_cmd;
+static int status_fd = -1;
+
+/* ---------------------------------------------------------------- state */
+
+struct stream {
+	int fd;
+	const char *name;
+	int id; /* 1 stdout, 2 stderr */
+	size_t len;
+	char line[LINE_MAX_BYTES];
+};
+
+struct client {
+	int fd;
+	int initial;
+	unsigned char hdr[8];
+	int hdrlen;
+	uint32_t left; /* payload bytes left in the current frame */
+	unsigned char small[8];
+	int smalllen;
+};
+
+static struct stream out_s = {.fd = -1, .name = "stdout", .id = 1};
+static struct stream err_s = {.fd = -1, .name = "stderr", .id = 2};
+static int master = -1;   /* pty master (tty) */
+static int stdin_w = -1;  /* container's stdin (pipe write end, or the master) */
+static int listen_fd = -1;
+static struct client clients[MAX_CLIENTS];
+static int log_fd = -1;
+static long long log_size;
+static pid_t init_pid;
+static int restarts;
+static long long oom_before;
+
+static void msg(const char *fmt, const char *a)
+{
+	char b[512];
+	int n = snprintf(b, sizeof(b), fmt, a);
+	if (n > 0 && write(2, b, (size_t)n) < 0) { }
+}
+
+static long long now_ns(int clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* RFC 3339 with nanoseconds, UTC; returns the length (30). */
+static int rfc3339(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	return snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Write a small file atomically: temp file, then rename over the name. */
+static void write_atomic(const char *name, const char *data, size_t len)
+{
+	char tmp[64];
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	int ok = write_all(fd, data, len) == 0;
+	close(fd);
+	if (ok)
+		rename(tmp, name);
+	else
+		unlink(tmp);
+}
+
+static void report(const char *fmt, const char *arg)
+{
+	if (status_fd < 0)
+		return;
+	char b[4096];
+	int n = snprintf(b, sizeof(b) - 1, fmt, arg);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(b) - 2)
+		n = sizeof(b) - 2;
+	for (int i = 0; i < n; i++)
+		if (b[i] == '\n')
+			b[i] = ' ';
+	b[n++] = '\n';
+	if (write_all(status_fd, b, (size_t)n) < 0) { /* the engine went away */ }
+}
+
+static void close_status(void)
+{
+	if (status_fd >= 0)
+		close(status_fd);
+	status_fd = -1;
+}
+
+static void reset_child(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* ---------------------------------------------------------------- log */
+
+static void log_open(void)
+{
+	if (!log_path || log_format == 2)
+		return;
+	log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	struct stat st;
+	log_size = (log_fd >= 0 && fstat(log_fd, &st) == 0) ? st.st_size : 0;
+}
+
+static void log_rotate(void)
+{
+	char from[4096], to[4096];
+	close(log_fd);
+	log_fd = -1;
+	if (max_files > 1) {
+		snprintf(to, sizeof(to), "%s.%d", log_path, max_files - 1);
+		unlink(to);
+		for (int i = max_files - 2; i >= 1; i--) {
+			snprintf(from, sizeof(from), "%s.%d", log_path, i);
+			snprintf(to, sizeof(to), "%s.%d", log_path, i + 1);
+			rename(from, to);
+		}
+		snprintf(to, sizeof(to), "%s.1", log_path);
+		rename(log_path, to);
+	}
+	log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+	log_size = 0;
+}
+
+static char obuf[8192];
+static size_t olen;
+/* one read buffer for everything (static: no large stack frames stay resident) */
+static char iobuf[8192];
+
+static void oflush(void)
+{
+	if (olen && log_fd >= 0 && write_all(log_fd, obuf, olen) == 0)
+		log_size += (long long)olen;
+	olen = 0;
+}
+
+static void oput(const char *s, size_t n)
+{
+	while (n) {
+		if (olen == sizeof(obuf))
+			oflush();
+		size_t k = sizeof(obuf) - olen < n ? sizeof(obuf) - olen : n;
+		memcpy(obuf + olen, s, k);
+		olen += k;
+		s += k;
+		n -= k;
+	}
+}
+
+static void oputs(const char *s)
+{
+	oput(s, strlen(s));
+}
+
+/* One log record: a line (with its "\n") or a partial line (a long one, or the last one). */
+static void log_record(struct stream *s, const char *data, size_t len, int partial)
+{
+	if (log_fd < 0)
+		return;
+	char ts[96];
+	rfc3339(ts, sizeof(ts));
+	if (log_format == 1) {
+		/* CRI: "<time> <stream> <F|P> <content>\n" */
+		oputs(ts);
+		oputs(" ");
+		oputs(s->name);
+		oputs(partial ? " P " : " F ");
+		oput(data, len && data[len - 1] == '\n' ? len - 1 : len);
+		oputs("\n");
+	} else {
+		static const char hex[] = "0123456789abcdef";
+		oputs("{\"log\":\"");
+		for (size_t i = 0; i < len; i++) {
+			unsigned char c = (unsigned char)data[i];
+			char e[7] = {'\\', 0};
+			if (c == '"' || c == '\\') {
+				e[1] = (char)c;
+				oput(e, 2);
+			} else if (c == '\n') {
+				oput("\\n", 2);
+			} else if (c == '\r') {
+				oput("\\r", 2);
+			} else if (c == '\t') {
+				oput("\\t", 2);
+			} else if (c < 0x20 || c == 0x7f) {
+				e[1] = 'u', e[2] = '0', e[3] = '0', e[4] = hex[c >> 4], e[5] = hex[c & 15];
+				oput(e, 6);
+			} else {
+				oput((const char *)&c, 1);
+			}
+		}
+		oputs("\",\"stream\":\"");
+		oputs(s->name);
+		oputs("\",\"time\":\"");
+		oputs(ts);
+		oputs("\"}\n");
+	}
+	oflush();
+	if (max_size > 0 && log_size >= max_size)
+		log_rotate();
+}
+
+static void log_data(struct stream *s, const char *data, size_t len)
+{
+	while (len) {
+		const char *nl = memchr(data, '\n', len);
+		size_t take = nl ? (size_t)(nl - data) + 1 : len;
+		if (s->len + take > sizeof(s->line))
+			take = sizeof(s->line) - s->len;
+		memcpy(s->line + s->len, data, take);
+		s->len += take;
+		data += take;
+		len -= take;
+		if (s->line[s->len - 1] == '\n') {
+			log_record(s, s->line, s->len, 0);
+			s->len = 0;
+		} else if (s->len == sizeof(s->line)) {
+			log_record(s, s->line, s->len, 1);
+			s->len = 0;
+		}
+	}
+}
+
+static void log_flush(struct stream *s)
+{
+	if (s->len)
+		log_record(s, s->line, s->len, 1);
+	s->len = 0;
+}
+
+/* ---------------------------------------------------------------- attach */
+
+static void client_close(struct client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+static void client_add(int fd, int initial)
+{
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (clients[i].fd < 0) {
+			memset(&clients[i], 0, sizeof(clients[i]));
+			clients[i].fd = fd;
+			clients[i].initial = initial;
+			/* a client that stops reading is dropped after 5 s instead of stalling the container */
+			struct timeval tv = {.tv_sec = 5};
+			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+			int fl = fcntl(fd, F_GETFL);
+			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+			return;
+		}
+	close(fd);
+}
+
+static void broadcast(int type, const char *data, size_t len)
+{
+	unsigned char h[8] = {(unsigned char)type, 0, 0, 0, (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8), (unsigned char)len};
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &clients[i];
+		if (c->fd < 0)
+			continue;
+		if (send(c->fd, h, 8, MSG_NOSIGNAL) != 8 || (len && send(c->fd, data, len, MSG_NOSIGNAL) != (ssize_t)len))
+			client_close(c);
+	}
+}
+
+static void close_stdin(void)
+{
+	if (stdin_w >= 0 && stdin_w != master)
+		close(stdin_w);
+	stdin_w = -1;
+}
+
+/* Reads what a client sent: frames of stdin data, terminal sizes and end-of-stdin. */
+static void client_read(struct client *c)
+{
+	unsigned char *buf = (unsigned char *)iobuf;
+	ssize_t n = read(c->fd, buf, sizeof(iobuf));
+	if (n <= 0) {
+		client_close(c);
+		return;
+	}
+	for (ssize_t i = 0; i < n;) {
+		if (c->hdrlen < 8) {
+			c->hdr[c->hdrlen++] = buf[i++];
+			if (c->hdrlen == 8) {
+				c->left = (uint32_t)c->hdr[4] << 24 | (uint32_t)c->hdr[5] << 16 | (uint32_t)c->hdr[6] << 8 | c->hdr[7];
+				c->smalllen = 0;
+				if (c->hdr[0] == 4) { /* end of stdin */
+					if (stdin_once && !tty)
+						close_stdin();
+				}
+			}
+			if (c->hdrlen < 8 || c->left)
+				continue;
+		} else {
+			size_t take = (size_t)(n - i) < c->left ? (size_t)(n - i) : c->left;
+			if (c->hdr[0] == 0 && stdin_w >= 0) {
+				if (write_all(stdin_w, buf + i, take) < 0)
+					close_stdin();
+			} else if (c->hdr[0] == 3) {
+				for (size_t k = 0; k < take && c->smalllen < (int)sizeof(c->small); k++)
+					c->small[c->smalllen++] = buf[i + k];
+			}
+			i += (ssize_t)take;
+			c->left -= (uint32_t)take;
+		}
+		if (c->left == 0) {
+			if (c->hdr[0] == 3 && c->smalllen >= 4 && master >= 0) {
+				struct winsize ws = {.ws_row = (unsigned short)(c->small[0] << 8 | c->small[1]), .ws_col = (unsigned short)(c->small[2] << 8 | c->small[3])};
+				ioctl(master, TIOCSWINSZ, &ws);
+			}
+			c->hdrlen = 0;
+		}
+	}
+}
+
+static int listen_attach(const char *name)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", name);
+	unlink(name);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	chmod(name, 0600);
+	return fd;
+}
+
+/* ---------------------------------------------------------------- launch */
+
+static int recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], data[256];
+	struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) <= 0)
+		return -1;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	if (!c || c->cmsg_type != SCM_RIGHTS)
+		return -1;
+	int fd;
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+static long long read_oom_count(void)
+{
+	if (!oom_file)
+		return 0;
+	char b[1024];
+	int fd = open(oom_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	b[n] = 0;
+	char *p = strstr(b, "oom_kill ");
+	return p ? atoll(p + 9) : 0;
+}
+
+/* Runs the shim on the plan file. Returns the init's pid, or 0 with the shim's error in err. */
+static pid_t launch(char *err, size_t errlen)
+{
+	int sp[2], outp[2] = {-1, -1}, errp[2] = {-1, -1}, inp[2] = {-1, -1}, con = -1;
+	err[0] = 0;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		return 0;
+	}
+	if (tty) {
+		con = listen_attach("console.sock");
+		if (con < 0) {
+			snprintf(err, errlen, "console socket: %s", strerror(errno));
+			goto fail_early;
+		}
+	} else if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto fail_early;
+	}
+	if (open_stdin && !tty && pipe2(inp, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto fail_early;
+	}
+	int plan = open("plan", O_RDONLY | O_CLOEXEC);
+	if (plan < 0) {
+		snprintf(err, errlen, "open plan: %s", strerror(errno));
+		goto fail_early;
+	}
+	oom_before = read_oom_count();
+	pid_t shim = fork();
+	if (shim < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(plan);
+		goto fail_early;
+	}
+	if (shim == 0) {
+		reset_child();
+		int devnull = open("/dev/null", O_RDWR);
+		int fds[4] = {inp[0] >= 0 ? inp[0] : devnull, outp[1] >= 0 ? outp[1] : devnull, errp[1] >= 0 ? errp[1] : devnull, sp[1]};
+		/* move them above 3 first so dup2 cannot clobber one with another */
+		for (int i = 0; i < 4; i++)
+			fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
+		for (int i = 0; i < 4; i++)
+			if (fds[i] < 0 || dup2(fds[i], i) < 0)
+				_exit(STATUS_SETUP_FAILED);
+		execl(shim_path, "berth-shim", "3", (char *)NULL);
+		dprintf(3, "ERR cannot run %s: %s\n", shim_path, strerror(errno));
+		_exit(STATUS_SETUP_FAILED);
+	}
+	close(sp[1]);
+	if (outp[1] >= 0)
+		close(outp[1]);
+	if (errp[1] >= 0)
+		close(errp[1]);
+	if (inp[0] >= 0)
+		close(inp[0]);
+	/* the plan: copied from the file to the shim's sync socket */
+	ssize_t n;
+	while ((n = read(plan, iobuf, sizeof(iobuf))) > 0)
+		if (write_all(sp[0], iobuf, (size_t)n) < 0)
+			break;
+	close(plan);
+
+	pid_t pid = 0;
+	int ready = 0;
+	char line[1024];
+	size_t ll = 0;
+	long long deadline = now_ns(CLOCK_MONOTONIC) + 60LL * 1000000000LL;
+	while (!ready || (tty && master < 0)) {
+		struct pollfd pf[2] = {{.fd = ready ? -1 : sp[0], .events = POLLIN}, {.fd = tty && master < 0 ? con : -1, .events = POLLIN}};
+		long long left = (deadline - now_ns(CLOCK_MONOTONIC)) / 1000000;
+		if (left <= 0) {
+			snprintf(err, errlen, "container setup timed out");
+			break;
+		}
+		int r = poll(pf, 2, (int)left);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (pf[1].revents & POLLIN) {
+			int s = accept4(con, NULL, NULL, SOCK_CLOEXEC);
+			if (s >= 0) {
+				master = recv_fd(s);
+				close(s);
+			}
+		}
+		if (pf[0].revents & (POLLIN | POLLHUP)) {
+			n = read(sp[0], line + ll, sizeof(line) - 1 - ll);
+			if (n <= 0) {
+				if (!err[0])
+					snprintf(err, errlen, "container init exited during setup");
+				break;
+			}
+			ll += (size_t)n;
+			char *nl;
+			while ((nl = memchr(line, '\n', ll))) {
+				*nl = 0;
+				if (!strncmp(line, "PID ", 4))
+					pid = atoi(line + 4);
+				else if (!strcmp(line, "READY"))
+					ready = 1;
+				else if (!strncmp(line, "ERR ", 4))
+					snprintf(err, errlen, "%s", line + 4);
+				size_t used = (size_t)(nl - line) + 1;
+				memmove(line, nl + 1, ll - used);
+				ll -= used;
+			}
+			if (ll == sizeof(line) - 1)
+				ll = 0;
+			if (err[0])
+				break;
+		}
+	}
+	close(sp[0]);
+	if (con >= 0) {
+		close(con);
+		unlink("console.sock");
+	}
+	if (!ready || err[0] || (tty && master < 0)) {
+		if (!err[0])
+			snprintf(err, errlen, "no terminal from the container");
+		if (pid > 0)
+			kill(pid, SIGKILL);
+		if (outp[0] >= 0)
+			close(outp[0]);
+		if (errp[0] >= 0)
+			close(errp[0]);
+		if (inp[1] >= 0)
+			close(inp[1]);
+		if (master >= 0)
+			close(master);
+		master = -1;
+		return 0;
+	}
+	out_s.fd = tty ? master : outp[0];
+	err_s.fd = errp[0];
+	stdin_w = tty ? (open_stdin ? master : -1) : inp[1];
+	return pid;
+
+fail_early:
+	close(sp[0]);
+	close(sp[1]);
+	for (int i = 0; i < 2; i++) {
+		if (outp[i] >= 0)
+			close(outp[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+		if (inp[i] >= 0)
+			close(inp[i]);
+	}
+	if (con >= 0)
+		close(con);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- exit and restart */
+
+static void write_pid_file(void)
+{
+	char b[96];
+	int n = snprintf(b, sizeof(b), "%d %d %d\n", init_pid, restarts, getpid());
+	write_atomic("pid", b, (size_t)n);
+}
+
+static void write_exit_file(int status, int sig, int oom, const char *error)
+{
+	char b[4600], ts[96];
+	rfc3339(ts, sizeof(ts));
+	int n = snprintf(b, sizeof(b), "status %d\nsignal %d\noom %d\nfinished %s\nrestarts %d\nerror %s\n", status, sig, oom, ts, restarts, error);
+	if (n > (int)sizeof(b) - 1)
+		n = sizeof(b) - 1;
+	write_atomic("exit", b, (size_t)n);
+}
+
+/* The restart policy in force: the file "restart" (berth update) overrides argv. */
+static void current_policy(char *name, size_t len, int *max)
+{
+	snprintf(name, len, "%s", policy);
+	*max = max_retries;
+	char b[64];
+	int fd = open("restart", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	b[n] = 0;
+	char p[32];
+	int m = 0;
+	if (sscanf(b, "%31s %d", p, &m) >= 1) {
+		snprintf(name, len, "%s", p);
+		*max = m;
+	}
+}
+
+static int should_restart(int status)
+{
+	if (access("stopped", F_OK) == 0)
+		return 0;
+	char p[32];
+	int max;
+	current_policy(p, sizeof(p), &max);
+	if (!strcmp(p, "always") || !strcmp(p, "unless-stopped"))
+		return 1;
+	if (!strcmp(p, "on-failure"))
+		return status != 0 && (max <= 0 || restarts < max);
+	return 0;
+}
+
+static void run_exit_command(void)
+{
+	if (!exit_cmd || access("stopped", F_OK) == 0)
+		return;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (clients[i].fd >= 0 && clients[i].initial)
+			return; /* the CLI that runs the container in the foreground cleans up */
+	pid_t p = fork();
+	if (p == 0) {
+		reset_child();
+		setsid();
+		int devnull = open("/dev/null", O_RDWR);
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		syscall(SYS_close_range, 3, ~0U, 0);
+		execv(exit_cmd[0], exit_cmd);
+		_exit(127);
+	}
+}
+
+/* ---------------------------------------------------------------- init mode (--init) */
+
+static int tiny_init(char **argv)
+{
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	pid_t child = fork();
+	if (child < 0)
+		return 1;
+	if (child == 0) {
+		setpgid(0, 0);
+		/* the program gets the terminal's foreground (if any), as a shell's job would; still
+		 * with SIGTTOU blocked, or the call would stop us */
+		if (isatty(0))
+			tcsetpgrp(0, getpid());
+		reset_child();
+		execvp(argv[0], argv);
+		int e = errno;
+		msg("berth-init: exec %s: ", argv[0]);
+		msg("%s\n", strerror(e));
+		_exit(e == ENOENT ? 127 : 126);
+	}
+	setpgid(child, child);
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&all, &si);
+		if (sig < 0)
+			continue;
+		if (sig == SIGCHLD) {
+			int st;
+			pid_t p;
+			while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+				if (p == child)
+					return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		} else if (sig != SIGTTIN && sig != SIGTTOU) {
+			kill(child, sig);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void usage(void)
+{
+	msg("%s", "berth-monitor: a helper of berth, started by the engine; not meant to be run by hand\n");
+	_exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 3 && !strcmp(argv[1], "init"))
+		return tiny_init(argv + 2);
+	const char *dir = NULL;
+	int initial = -1;
+	int i;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--")) {
+			if (i + 1 < argc)
+				exit_cmd = argv + i + 1;
+			break;
+		}
+		if (a[0] != '-' || !a[1] || a[2])
+			usage();
+		char f = a[1];
+		if (f == 'i') { open_stdin = 1; continue; }
+		if (f == 'o') { stdin_once = 1; continue; }
+		if (f == 't') { tty = 1; continue; }
+		if (i + 1 >= argc)
+			usage();
+		const char *v = argv[++i];
+		switch (f) {
+		case 'd': dir = v; break;
+		case 'e': shim_path = v; break;
+		case 's': status_fd = atoi(v); break;
+		case 'a': initial = atoi(v); break;
+		case 'l': log_path = v; break;
+		case 'L': log_format = !strcmp(v, "cri") ? 1 : !strcmp(v, "none") ? 2 : 0; break;
+		case 'S': max_size = atoll(v); break;
+		case 'N': max_files = atoi(v) > 0 ? atoi(v) : 1; break;
+		case 'r': snprintf(policy, sizeof(policy), "%s", v); break;
+		case 'R': max_retries = atoi(v); break;
+		case 'O': oom_file = v; break;
+		default: usage();
+		}
+	}
+	if (!dir || !shim_path)
+		usage();
+	if (chdir(dir) < 0) {
+		report("ERR monitor: chdir %s: %m", dir);
+		return 1;
+	}
+	/* detach from the engine: the engine's child exits at once, the monitor is reparented */
+	pid_t p = fork();
+	if (p < 0) {
+		report("ERR monitor: fork: %s", strerror(errno));
+		return 1;
+	}
+	if (p > 0)
+		_exit(0);
+	setsid();
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	for (int k = 0; k < MAX_CLIENTS; k++)
+		clients[k].fd = -1;
+
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigaddset(&chld, SIGTERM); /* from the engine: "stopped" was written, stop waiting to restart */
+	int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	char pidbuf[16];
+	snprintf(pidbuf, sizeof(pidbuf), "%d", getpid());
+	report("MONITOR %s", pidbuf);
+	listen_fd = listen_attach("attach.sock");
+	if (initial >= 0) {
+		fcntl(initial, F_SETFD, FD_CLOEXEC);
+		client_add(initial, 1);
+	}
+	log_open();
+
+	char err[1024];
+	int exited = 0, status = 0, termsig = 0;
+	long long started = 0, drain_until = 0, relaunch_at = 0, backoff_ms = 100;
+	init_pid = launch(err, sizeof(err));
+	if (!init_pid) {
+		report("ERR %s", err);
+		write_exit_file(STATUS_SETUP_FAILED, 0, 0, err);
+		unlink("attach.sock");
+		return 1;
+	}
+	started = now_ns(CLOCK_MONOTONIC);
+	write_pid_file();
+	snprintf(pidbuf, sizeof(pidbuf), "%d", init_pid);
+	report("PID %s", pidbuf);
+	report("%s", "READY");
+	close_status();
+
+	for (;;) {
+		struct pollfd pf[5 + MAX_CLIENTS];
+		int np = 0;
+		pf[np++] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		pf[np++] = (struct pollfd){.fd = out_s.fd, .events = POLLIN};
+		pf[np++] = (struct pollfd){.fd = err_s.fd, .events = POLLIN};
+		pf[np++] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
+		for (int k = 0; k < MAX_CLIENTS; k++)
+			pf[np++] = (struct pollfd){.fd = clients[k].fd, .events = POLLIN};
+		int timeout = -1;
+		long long now = now_ns(CLOCK_MONOTONIC);
+		if (exited && drain_until)
+			timeout = drain_until > now ? (int)((drain_until - now) / 1000000) + 1 : 0;
+		if (relaunch_at)
+			timeout = relaunch_at > now ? (int)((relaunch_at - now) / 1000000) + 1 : 0;
+		int r = poll(pf, (nfds_t)np, timeout);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (pf[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si))
+				if (si.ssi_signo == SIGTERM && relaunch_at)
+					relaunch_at = now_ns(CLOCK_MONOTONIC);
+			int st;
+			pid_t w;
+			while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+				if (w == init_pid && !exited) {
+					exited = 1;
+					status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+					termsig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+					/* what the container wrote last is still in the pipes: drain them, but do
+					 * not wait forever for a daemon that inherited them */
+					drain_until = now_ns(CLOCK_MONOTONIC) + 2000000000LL;
+				}
+		}
+		struct stream *ss[2] = {&out_s, &err_s};
+		for (int k = 0; k < 2; k++) {
+			struct stream *s = ss[k];
+			if (s->fd < 0 || !(pf[1 + k].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t n = read(s->fd, iobuf, sizeof(iobuf));
+			if (n > 0) {
+				log_data(s, iobuf, (size_t)n);
+				broadcast(s->id, iobuf, (size_t)n);
+			} else if (n == 0 || errno != EINTR) {
+				/* EOF (EIO on a pty master once the container is gone) */
+				log_flush(s);
+				if (s->fd == master) {
+					if (stdin_w == master)
+						stdin_w = -1;
+					master = -1;
+				}
+				close(s->fd);
+				s->fd = -1;
+			}
+		}
+		if (pf[3].revents & POLLIN) {
+			int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			if (c >= 0)
+				client_add(c, 0);
+		}
+		for (int k = 0; k < MAX_CLIENTS; k++)
+			if (clients[k].fd >= 0 && pf[4 + k].fd == clients[k].fd && (pf[4 + k].revents & (POLLIN | POLLHUP | POLLERR)))
+				client_read(&clients[k]);
+
+		if (exited && ((out_s.fd < 0 && err_s.fd < 0) || now_ns(CLOCK_MONOTONIC) >= drain_until)) {
+			/* the container is down: record it, tell the clients, restart or leave */
+			log_flush(&out_s);
+			log_flush(&err_s);
+			if (out_s.fd >= 0)
+				close(out_s.fd);
+			if (err_s.fd >= 0)
+				close(err_s.fd);
+			out_s.fd = err_s.fd = -1;
+			if (master >= 0)
+				close(master);
+			master = -1;
+			close_stdin();
+			int oom = read_oom_count() > oom_before;
+			write_exit_file(status, termsig, oom, "");
+			char sb[16];
+			int sn = snprintf(sb, sizeof(sb), "%d", status);
+			broadcast(5, sb, (size_t)sn);
+			exited = 0;
+			drain_until = 0;
+			init_pid = 0;
+			if (!should_restart(status)) {
+				run_exit_command();
+				break;
+			}
+			long long ran = now_ns(CLOCK_MONOTONIC) - started;
+			backoff_ms = ran >= 10000000000LL ? 100 : (restarts == 0 ? 100 : backoff_ms * 2);
+			if (backoff_ms > 60000)
+				backoff_ms = 60000;
+			relaunch_at = now_ns(CLOCK_MONOTONIC) + backoff_ms * 1000000LL;
+			write_pid_file();
+		}
+		if (relaunch_at && now_ns(CLOCK_MONOTONIC) >= relaunch_at) {
+			relaunch_at = 0;
+			if (access("stopped", F_OK) == 0) {
+				run_exit_command();
+				break;
+			}
+			restarts++;
+			init_pid = launch(err, sizeof(err));
+			if (!init_pid) {
+				/* could not start again: record it and let the policy decide once more */
+				write_exit_file(STATUS_SETUP_FAILED, 0, 0, err);
+				status = STATUS_SETUP_FAILED;
+				if (!should_restart(status)) {
+					run_exit_command();
+					break;
+				}
+				backoff_ms = backoff_ms * 2 > 60000 ? 60000 : backoff_ms * 2;
+				relaunch_at = now_ns(CLOCK_MONOTONIC) + backoff_ms * 1000000LL;
+				continue;
+			}
+			started = now_ns(CLOCK_MONOTONIC);
+			write_pid_file();
+		}
+	}
+	for (int k = 0; k < MAX_CLIENTS; k++)
+		if (clients[k].fd >= 0)
+			client_close(&clients[k]);
+	if (log_fd >= 0)
+		close(log_fd);
+	unlink("attach.sock");
+	return 0;
+}

@@ -1,0 +1,169 @@
+// `berth`: a docker-compatible command line over the engine. Exit codes as docker's: 125 for
+// berth's own errors (bad flags, a name in use, a missing rootfs), 126/127 when the container's
+// command cannot be run / found, else the container's status; other verbs exit 1 on failure.
+import { COMMANDS, startFailureCode, SYSTEM_COMMANDS, VOLUME_COMMANDS, type Command, type Ctx } from './commands.js';
+import { flagHelp, parseArgs, UsageError, type FlagDef } from './flags.js';
+import { Engine } from '../../engine/engine.js';
+import { EngineError } from '../../engine/errors.js';
+
+export const VERSION = '0.1.0';
+
+const GLOBAL: FlagDef[] = [
+  { name: 'root', kind: 'string', help: 'Root directory of persistent data (containers, volumes, logs)', default: '"/var/lib/berth", env BERTH_ROOT' },
+  { name: 'state-root', kind: 'string', help: 'Directory of runtime state (monitors, attach sockets)', default: '"/run/berth", env BERTH_STATE_ROOT' },
+  { name: 'debug', short: 'D', kind: 'bool', help: 'Enable debug mode' },
+  { name: 'help', kind: 'bool', help: 'Print usage' },
+  { name: 'version', short: 'v', kind: 'bool', help: 'Print version information and quit' },
+];
+
+const ALIASES: Record<string, string> = { ls: 'ps', list: 'ps', remove: 'rm' };
+const VOLUME_ALIASES: Record<string, string> = { list: 'ls', remove: 'rm' };
+const HELP: FlagDef = { name: 'help', kind: 'bool', help: 'Print usage' };
+
+function mainHelp(): string {
+  const cmds = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`).join('\n');
+  return `
+Usage:  berth [OPTIONS] COMMAND
+
+OS-level virtualization: docker's commands, daemonless (one small monitor per container)
+
+Commands:
+${cmds}
+
+Management Commands:
+  container  Manage containers (berth container ls|run|rm|...)
+  volume     Manage volumes (create, ls, inspect, rm, prune)
+  system     Manage berth (events)
+
+Global Options:
+${flagHelp(GLOBAL)}
+
+Run 'berth COMMAND --help' for more information on a command.
+`;
+}
+
+function commandHelp(name: string, c: Command): string {
+  return `
+Usage:  berth ${c.usage}
+
+${c.summary}
+${c.flags.length ? `\nOptions:\n${flagHelp(c.flags)}\n` : ''}`;
+}
+
+function groupHelp(group: string, cmds: Record<string, Command>): string {
+  return `
+Usage:  berth ${group} COMMAND
+
+Commands:
+${Object.entries(cmds).filter(([n]) => n !== 'cleanup').map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`).join('\n')}
+
+Run 'berth ${group} COMMAND --help' for more information on a command.
+`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const out = (s: string) => void process.stdout.write(s);
+  const err = (s: string) => void process.stderr.write(s);
+  let cmdName = '';
+  let cmd: Command | undefined;
+  let engine: Engine | undefined;
+  try {
+    // global flags, up to the command
+    let i = 0;
+    const globalArgs: string[] = [];
+    while (i < argv.length && argv[i]!.startsWith('-')) {
+      const a = argv[i]!;
+      globalArgs.push(a);
+      const def = GLOBAL.find((d) => a === `--${d.name}` || (d.short && a === `-${d.short}`));
+      if (def && def.kind !== 'bool' && !a.includes('=')) globalArgs.push(argv[++i] ?? '');
+      i++;
+    }
+    const g = parseArgs(globalArgs, GLOBAL, true).flags;
+    if (g.version) {
+      out(`berth version ${VERSION}\n`);
+      return 0;
+    }
+    let rest = argv.slice(i);
+    if (g.help || rest.length === 0 || rest[0] === 'help') {
+      out(mainHelp());
+      return 0;
+    }
+    let path = rest[0]!;
+    let table: Record<string, Command> = COMMANDS;
+    if (path === 'container') {
+      rest = rest.slice(1);
+      if (!rest.length || rest[0] === '--help') {
+        out(groupHelp('container', COMMANDS));
+        return 0;
+      }
+      path = rest[0]!;
+    } else if (path === 'volume' || path === 'system') {
+      table = path === 'volume' ? VOLUME_COMMANDS : SYSTEM_COMMANDS;
+      const group = path;
+      rest = rest.slice(1);
+      if (!rest.length || rest[0] === '--help') {
+        out(groupHelp(group, table));
+        return 0;
+      }
+      path = `${group} ${rest[0]}`;
+      rest = [(group === 'volume' ? VOLUME_ALIASES[rest[0]!] : undefined) ?? rest[0]!, ...rest.slice(1)];
+    }
+    const sub = rest[0]!;
+    cmdName = path;
+    cmd = table[table === COMMANDS ? (ALIASES[sub] ?? sub) : sub];
+    if (!cmd) {
+      err(`berth: '${path}' is not a berth command.\nSee 'berth --help'\n`);
+      return 125;
+    }
+    const parsed = parseArgs(rest.slice(1), [...cmd.flags, HELP], cmd.interspersed ?? true);
+    if (parsed.flags.help) {
+      out(commandHelp(cmdName, cmd));
+      return 0;
+    }
+    const n = parsed.args.length;
+    if ((cmd.minArgs !== undefined && n < cmd.minArgs) || (cmd.maxArgs !== undefined && n > cmd.maxArgs)) {
+      const want = cmd.maxArgs === 0 ? 'no arguments' : cmd.minArgs === cmd.maxArgs ? `exactly ${cmd.minArgs} argument${cmd.minArgs === 1 ? '' : 's'}` : n < (cmd.minArgs ?? 0) ? `at least ${cmd.minArgs} argument${cmd.minArgs === 1 ? '' : 's'}` : `at most ${cmd.maxArgs} argument${cmd.maxArgs === 1 ? '' : 's'}`;
+      err(`"berth ${cmdName}" requires ${want}.\nSee 'berth ${cmdName} --help'.\n\nUsage:  berth ${cmd.usage}\n\n${cmd.summary}\n`);
+      return 125;
+    }
+    const root = (g.root as string | undefined) ?? process.env.BERTH_ROOT;
+    const stateRoot = (g['state-root'] as string | undefined) ?? process.env.BERTH_STATE_ROOT;
+    const debug = !!g.debug;
+    const ctx: Ctx = {
+      version: VERSION,
+      out,
+      err,
+      engine: () => {
+        if (!engine) {
+          // the store (better-sqlite3) opens only when a command needs it
+          engine = new Engine({ ...(root ? { root } : {}), ...(stateRoot ? { stateRoot } : {}), warn: (m: string) => err(`WARNING: ${m}\n`) });
+          engine.reconcile();
+          if (debug) err(`berth: debug: store ${engine.store.path}\n`);
+        }
+        return engine;
+      },
+    };
+    return await cmd.run(ctx, parsed.flags, parsed.args);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`${e.message}\nSee 'berth ${cmdName || ''}${cmdName ? ' ' : ''}--help'.\n`.replace("'berth --help'", "'berth --help'"));
+      return 125;
+    }
+    if (e instanceof EngineError) {
+      if (cmd?.daemonErrorCode) {
+        err(`berth: Error: ${e.message}\nSee 'berth ${cmdName} --help'.\n`);
+        return cmdName === 'run' || cmdName === 'start' ? startFailureCode(e) : cmd.daemonErrorCode === 126 ? 126 : 125;
+      }
+      err(`Error: ${e.message}\n`);
+      return 1;
+    }
+    if ((e as Error)?.name === 'TemplateError') {
+      err(`template parsing error: ${(e as Error).message}\n`);
+      return 125;
+    }
+    err(`berth: ${(e as Error)?.stack ?? String(e)}\n`);
+    return 125;
+  } finally {
+    engine?.close();
+  }
+}

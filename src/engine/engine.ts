@@ -1,0 +1,993 @@
+// The engine: container and volume lifecycle over the metadata store, the OCI runtime's plan
+// compiler and one berth-monitor per running container. Daemonless: every CLI invocation (or
+// library user) opens the store, reconciles what changed while nobody was looking (a monitor
+// that exited, a state directory wiped by a reboot), and acts.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import type { BerthCgroupManager } from '../cgroups/manager.js';
+import { openCgroupManager } from '../cgroups/index.js';
+import { compileCreate, compileExec, NS_FILE, type SeccompLoad } from '../runtime/compile.js';
+import { containerResources } from '../runtime/device-rules.js';
+import { limitToHost } from '../runtime/host-caps.js';
+import { parseSignal } from '../runtime/launch.js';
+import { encodePlan } from '../runtime/plan.js';
+import { processStartTime } from '../runtime/state.js';
+import type { Process, Spec } from '../spec/types.js';
+import { validateSpec } from '../spec/validate.js';
+import { isCgroup2UnifiedMode } from '../spec/default-spec.js';
+import { rmTree } from './fsutil.js';
+import { conflict, EngineError, invalid, isEngineError, notFound } from './errors.js';
+import { newId, randomName, shortId, validName } from './ids.js';
+import { readLogs, type LogEntry } from './logs.js';
+import { AttachClient, markStopped, MONITOR_PATH, readExitFile, readPidFile, startMonitor, writeRestartPolicy } from './monitor.js';
+import { normalizeCreate, type CreateOptions } from './options.js';
+import { DEFAULT_ROOT, DEFAULT_STATE_ROOT, Paths } from './paths.js';
+import { runShim, type ShimRun, type Stdio } from './shim.js';
+import { buildSpec, resolveUser, resourcesOf, DEFAULT_PATH } from './spec.js';
+import { isLive, type ContainerState } from './state.js';
+import { Store } from './store/db.js';
+import { nowNano, parseSince, rfc3339Nano } from './time.js';
+import type { ContainerRecord, EngineEvent, HostConfig, RestartPolicy, VolumeRecord } from './types.js';
+import { ZERO_TIME } from './types.js';
+import { parseCpus, parseRestartPolicy, parseSize, parseSwap, validCpuset } from './units.js';
+
+/** bin/berth, run by a monitor as its exit command (from dist/src/engine and from the bundle). */
+export const BERTH_BIN = fileURLToPath(new URL('../../../bin/berth', import.meta.url));
+
+export interface EngineOptions {
+  /** Persistent data: /var/lib/berth (BERTH_ROOT). */
+  root?: string;
+  /** Runtime state: /run/berth (BERTH_STATE_ROOT). */
+  stateRoot?: string;
+  warn?: (msg: string) => void;
+  /**
+   * What a monitor runs when a detached container ends (the engine's cleanup): by default
+   * `node bin/berth --root R --state-root S system cleanup ID`; null to rely on the next
+   * reconcile only.
+   */
+  exitCommand?: ((id: string) => string[]) | null;
+}
+
+export interface StartOptions {
+  /** Attach from the start (nothing is missed): returns the connection. */
+  attach?: boolean;
+}
+
+export interface StopOptions {
+  /** Seconds to wait after the stop signal before SIGKILL (default: the container's, else 10). */
+  timeout?: number;
+  signal?: string;
+}
+
+export interface RemoveOptions {
+  force?: boolean;
+  /** Remove the container's anonymous volumes. */
+  volumes?: boolean;
+}
+
+export interface ListOptions {
+  all?: boolean;
+  /** docker's filters: id, name, label (key or key=value), status, exited. */
+  filters?: Record<string, string[]>;
+}
+
+export interface LogsOptions {
+  follow?: boolean;
+  tail?: number;
+  since?: string;
+  until?: string;
+  signal?: AbortSignal;
+}
+
+export interface ExecOptions {
+  cmd: string[];
+  env?: string[];
+  user?: string;
+  workdir?: string;
+  tty?: boolean;
+  detach?: boolean;
+  privileged?: boolean;
+  /** inherit: the caller's stdio (the CLI); pipe: streams on the result (the library); or per fd. */
+  stdio?: Stdio | [Stdio, Stdio, Stdio];
+}
+
+export interface UpdateOptions {
+  memory?: number | string;
+  memorySwap?: number | string;
+  cpus?: number | string;
+  cpuShares?: number;
+  cpusetCpus?: string;
+  pidsLimit?: number;
+  restart?: string;
+}
+
+export interface ContainerStats {
+  id: string;
+  name: string;
+  cpuPercent: number;
+  memUsage: number;
+  memLimit: number;
+  memPercent: number;
+  pids: number;
+  blockRead: number;
+  blockWrite: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const alive = (pid: number, start?: string) => pid > 0 && (start === undefined ? processStartTime(pid) !== null : processStartTime(pid) === start);
+
+export class Engine {
+  readonly paths: Paths;
+  private storeHandle: Store | undefined;
+  /** Exit codes of containers auto-removed by this engine (wait reports them). */
+  private removedExit = new Map<string, number>();
+
+  constructor(readonly opts: EngineOptions = {}) {
+    this.paths = new Paths(opts.root ?? process.env.BERTH_ROOT ?? DEFAULT_ROOT, opts.stateRoot ?? process.env.BERTH_STATE_ROOT ?? DEFAULT_STATE_ROOT);
+  }
+
+  get store(): Store {
+    this.storeHandle ??= Store.open(this.paths.root);
+    return this.storeHandle;
+  }
+
+  close(): void {
+    this.storeHandle?.close();
+    this.storeHandle = undefined;
+  }
+
+  private warn(m: string): void {
+    (this.opts.warn ?? ((x: string) => process.stderr.write(`WARNING: ${x}\n`)))(m);
+  }
+
+  // ---------------------------------------------------------------- reconcile
+
+  /**
+   * Brings the store up to date with the processes: a container whose monitor is gone is
+   * marked exited (with the status the monitor recorded, or 255 when it could record none, as
+   * after a wiped /run), restarts the monitor made are counted, and stopped containers get
+   * their cgroup and state directory removed. Cheap: one /proc read per live container.
+   */
+  reconcile(): void {
+    for (const rec of this.store.live()) {
+      try {
+        this.refresh(rec);
+      } catch (e) {
+        this.warn(`reconcile ${shortId(rec.id)}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** One container's reconcile; returns its current record (undefined once auto-removed). */
+  refresh(rec: ContainerRecord): ContainerRecord | undefined {
+    if (rec.monitorPid > 0 && (rec.state === 'created' || rec.state === 'exited')) {
+      // a start that its CLI did not see through (killed between starting the monitor and
+      // recording the result): adopt the running container, or record how it ended
+      if (alive(rec.monitorPid, rec.monitorStart)) {
+        const pf = readPidFile(this.paths.stateDir(rec.id));
+        if (!pf || !(pf.pid > 0 && alive(pf.pid))) return rec; // still starting
+        if (this.store.update(rec.id, { state: 'running', pid: pf.pid, startedAt: rfc3339Nano(), cleaned: false }, [rec.state])) this.event(rec, 'start');
+        return this.store.get(rec.id);
+      }
+      const ex = readExitFile(this.paths.stateDir(rec.id));
+      const ch: Partial<ContainerRecord> = { monitorPid: 0, monitorStart: '', cleaned: false };
+      if (ex) Object.assign(ch, { state: 'exited', exitCode: ex.status, error: ex.error, finishedAt: ex.finished || rfc3339Nano() });
+      this.store.update(rec.id, ch, [rec.state]);
+      const now = this.store.get(rec.id);
+      if (now) this.cleanup(now);
+      return this.store.get(rec.id);
+    }
+    if (!isLive(rec.state)) {
+      if (!rec.cleaned) this.cleanup(rec);
+      return this.store.get(rec.id);
+    }
+    const dir = this.paths.stateDir(rec.id);
+    if (alive(rec.monitorPid, rec.monitorStart)) {
+      const pf = readPidFile(dir);
+      if (!pf) return rec;
+      const initUp = pf.pid > 0 && alive(pf.pid);
+      let state: ContainerState = rec.state;
+      if (!initUp && rec.state !== 'paused') state = 'restarting';
+      else if (initUp && rec.state === 'restarting') state = 'running';
+      if (state === rec.state && pf.pid === rec.pid && pf.restarts === rec.restartCount) return rec;
+      const ex = readExitFile(dir);
+      const changes: Partial<ContainerRecord> = { state, pid: initUp ? pf.pid : 0, restartCount: pf.restarts };
+      if (ex && state === 'restarting') Object.assign(changes, { exitCode: ex.status, oomKilled: ex.oom, finishedAt: ex.finished || rfc3339Nano() });
+      if (state === 'running' && pf.restarts !== rec.restartCount) changes.startedAt = rfc3339Nano();
+      if (this.store.update(rec.id, changes, [rec.state])) {
+        if (pf.restarts > rec.restartCount || (state === 'restarting' && rec.state !== 'restarting')) {
+          if (rec.state !== 'restarting') this.event(rec, 'die', { exitCode: String(ex?.status ?? 0) });
+          if (state === 'running') this.event(rec, 'restart');
+        }
+      }
+      return this.store.get(rec.id);
+    }
+    // the monitor is gone: the container is down
+    const ex = readExitFile(dir);
+    const changes: Partial<ContainerRecord> = {
+      state: 'exited', pid: 0, monitorPid: 0, monitorStart: '', cleaned: false,
+      exitCode: ex?.status ?? 255, oomKilled: ex?.oom ?? false, finishedAt: ex?.finished || rfc3339Nano(),
+      restartCount: ex?.restarts ?? rec.restartCount,
+      error: ex ? ex.error : 'the container monitor is gone (killed, or the host restarted): the container was stopped',
+    };
+    if (this.store.update(rec.id, changes, [rec.state])) {
+      this.event(rec, 'die', { exitCode: String(changes.exitCode), ...(changes.oomKilled ? { oomKilled: 'true' } : {}) });
+      if (changes.oomKilled) this.event(rec, 'oom');
+    }
+    const now = this.store.get(rec.id);
+    if (now && !now.cleaned && now.state === 'exited') this.cleanup(now);
+    return this.store.get(rec.id);
+  }
+
+  /** Removes what a stopped container leaves (processes, cgroup, state dir); auto-removes. */
+  private cleanup(rec: ContainerRecord): void {
+    // claim it: only one of several parallel CLIs does the work
+    if (!this.store.update(rec.id, { cleaned: true }, ['exited', 'created', 'dead'])) return;
+    const cur = this.store.get(rec.id);
+    if (!cur || isLive(cur.state)) return;
+    this.destroyCgroup(rec);
+    rmTree(this.paths.stateDir(rec.id));
+    if (rec.hostConfig.AutoRemove) this.removeRecord(rec, true);
+  }
+
+  private cgroup(rec: Pick<ContainerRecord, 'id' | 'spec'>): BerthCgroupManager {
+    return openCgroupManager(rec.spec.linux?.cgroupsPath, rec.id, { onWarning: (m) => this.warn(m) });
+  }
+
+  private destroyCgroup(rec: ContainerRecord): void {
+    let mgr: BerthCgroupManager;
+    try {
+      mgr = this.cgroup(rec);
+    } catch {
+      return;
+    }
+    for (let i = 0; ; i++) {
+      try {
+        try {
+          if (mgr.isFrozen()) mgr.thaw();
+        } catch {
+          /* gone */
+        }
+        mgr.kill('SIGKILL');
+      } catch {
+        /* nothing left */
+      }
+      try {
+        mgr.destroy();
+        return;
+      } catch (e) {
+        if (i >= 100) {
+          this.warn(`cannot remove the cgroup of ${shortId(rec.id)}: ${(e as Error).message}`);
+          return;
+        }
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      }
+    }
+  }
+
+  private event(rec: Pick<ContainerRecord, 'id' | 'name' | 'image'>, action: string, extra: Record<string, string> = {}): void {
+    this.store.addEvent('container', action, rec.id, { image: rec.image, name: rec.name, ...extra });
+  }
+
+  // ---------------------------------------------------------------- lookup
+
+  /** The container named by an id, a name or a unique id prefix, reconciled. */
+  get(ref: string): ContainerRecord {
+    const rec = this.refresh(this.store.resolve(ref));
+    if (!rec) throw notFound(`No such container: ${ref}`);
+    return rec;
+  }
+
+  list(o: ListOptions = {}): ContainerRecord[] {
+    this.reconcile();
+    const f = o.filters ?? {};
+    const all = o.all || f.status?.length || f.exited?.length;
+    return this.store.list().filter((c) => {
+      if (!all && c.state !== 'running' && c.state !== 'paused' && c.state !== 'restarting') return false;
+      if (f.id?.length && !f.id.some((x) => c.id.startsWith(x))) return false;
+      if (f.name?.length && !f.name.some((x) => new RegExp(x.replace(/^\//, '')).test(c.name))) return false;
+      if (f.status?.length && !f.status.includes(c.state)) return false;
+      if (f.exited?.length && !(c.state === 'exited' && f.exited.includes(String(c.exitCode)))) return false;
+      if (f.label?.length) {
+        for (const l of f.label) {
+          const i = l.indexOf('=');
+          const k = i < 0 ? l : l.slice(0, i);
+          if (!(k in c.config.Labels)) return false;
+          if (i >= 0 && c.config.Labels[k] !== l.slice(i + 1)) return false;
+        }
+      }
+      return true;
+    });
+  }
+
+  // ---------------------------------------------------------------- create
+
+  async create(o: CreateOptions): Promise<ContainerRecord> {
+    const n = normalizeCreate(o);
+    if (!n.rootfs) {
+      throw notFound(`Unable to find image '${n.image}' locally: berth cannot pull or store images yet; run a root filesystem directory with --rootfs DIR`);
+    }
+    let st;
+    try {
+      st = statSync(n.rootfs);
+    } catch {
+      throw notFound(`rootfs ${n.rootfs}: no such directory`);
+    }
+    if (!st.isDirectory()) throw invalid(`rootfs ${n.rootfs}: not a directory`);
+    const rootfs = n.rootfs;
+    if (n.name && this.store.byName(n.name)) throw conflictName(n.name, this.store.byName(n.name)!.id);
+    const id = newId();
+    // volumes first: the spec binds their directories
+    const volumeSources = new Map<string, string>();
+    const links: { volume: string; destination: string; anonymous: boolean }[] = [];
+    for (const m of n.hostConfig.Mounts) {
+      if (m.Type === 'bind') {
+        if (!existsSync(m.Source)) throw invalid(`invalid mount config for type "bind": bind source path does not exist: ${m.Source}`);
+        continue;
+      }
+      if (m.Type !== 'volume') continue;
+      const anonymous = !m.Source;
+      const name = m.Source || newId();
+      links.push({ volume: name, destination: m.Target, anonymous });
+      volumeSources.set(m.Target, this.paths.volumeData(name));
+    }
+    const spec = buildSpec({
+      id, config: n.config, hostConfig: n.hostConfig, rootfs, volumeSources, initBinary: MONITOR_PATH, cgroupNs: isCgroup2UnifiedMode(),
+      hostsPath: this.paths.hostsPath(id), hostnamePath: this.paths.hostnamePath(id), resolvConfPath: this.paths.resolvConfPath(id),
+    });
+    try {
+      validateSpec(JSON.parse(JSON.stringify(spec)));
+    } catch (e) {
+      throw invalid((e as Error).message);
+    }
+    const rec: ContainerRecord = {
+      id, name: n.name ?? '', image: n.image, rootfs, created: rfc3339Nano(), state: 'created', pid: 0, monitorPid: 0, monitorStart: '',
+      startedAt: ZERO_TIME, finishedAt: ZERO_TIME, exitCode: 0, oomKilled: false, error: '', restartCount: 0, cleaned: true,
+      config: n.config, hostConfig: n.hostConfig, spec, seccompFile: await this.seccompFile(spec, ''),
+    };
+    // one transaction: the name (unique in the database), the volumes and their links
+    for (let attempt = 0; ; attempt++) {
+      if (!n.name) rec.name = randomName(attempt);
+      try {
+        this.store.tx(() => {
+          this.store.insertContainer(rec);
+          for (const l of links) {
+            this.store.insertVolume({ name: l.volume, driver: 'local', mountpoint: this.paths.volumeData(l.volume), created: rec.created, labels: {}, options: {}, anonymous: l.anonymous });
+            this.store.linkVolume(id, l.volume, l.destination);
+          }
+          this.event(rec, 'create');
+        });
+        break;
+      } catch (e) {
+        if (!n.name && isEngineError(e, 'conflict') && attempt < 10) continue;
+        throw e;
+      }
+    }
+    try {
+      for (const l of links) mkdirSync(this.paths.volumeData(l.volume), { recursive: true, mode: 0o755 });
+      this.writeContainerFiles(rec);
+    } catch (e) {
+      this.removeRecord(rec, true);
+      throw e;
+    }
+    return rec;
+  }
+
+  /** hosts, hostname and resolv.conf in the container's directory (bind-mounted into it). */
+  private writeContainerFiles(rec: ContainerRecord): void {
+    const dir = this.paths.containerDir(rec.id);
+    mkdirSync(dir, { recursive: true, mode: 0o710 });
+    const hostname = rec.spec.hostname ?? shortId(rec.id);
+    const hostNet = rec.hostConfig.NetworkMode === 'host';
+    const read = (p: string) => {
+      try {
+        return readFileSync(p, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    if (!existsSync(this.paths.hostsPath(rec.id))) {
+      const hosts = hostNet
+        ? read('/etc/hosts')
+        : `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.1.1\t${hostname}\n`;
+      writeFileSync(this.paths.hostsPath(rec.id), hosts);
+    }
+    if (!existsSync(this.paths.hostnamePath(rec.id))) writeFileSync(this.paths.hostnamePath(rec.id), `${hostname}\n`);
+    if (!existsSync(this.paths.resolvConfPath(rec.id))) {
+      let resolv = read('/etc/resolv.conf');
+      if (!hostNet) {
+        // docker: loopback name servers are unreachable from a container's own network
+        resolv = resolv.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1\s*$)/.test(l)).join('\n');
+        if (!/^\s*nameserver\s/m.test(resolv)) resolv += '\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n';
+      }
+      writeFileSync(this.paths.resolvConfPath(rec.id), resolv);
+    }
+  }
+
+  // ---------------------------------------------------------------- start
+
+  async start(ref: string, o: StartOptions = {}): Promise<{ rec: ContainerRecord; attach?: AttachClient }> {
+    let rec = this.get(ref);
+    if (rec.state === 'paused') throw conflict(`cannot start a paused container, try unpause instead`);
+    if (rec.state === 'running' || rec.state === 'restarting') return { rec };
+    if (rec.state === 'dead') throw conflict(`container ${rec.id} is marked for removal and cannot be started`);
+    if (!rec.cleaned) {
+      this.cleanup(rec);
+      rec = this.store.get(rec.id) ?? rec;
+    }
+    const stateDir = this.paths.stateDir(rec.id);
+    rmTree(stateDir);
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    this.writeContainerFiles(rec);
+    const spec: Spec = JSON.parse(JSON.stringify(rec.spec));
+    let mgr: BerthCgroupManager | undefined;
+    try {
+      mgr = this.cgroup(rec);
+      try {
+        mgr.destroy(); // a stale one from a crash
+      } catch {
+        /* none, or busy: create reports it */
+      }
+      mgr.create(containerResources(spec));
+      for (const w of mgr.warnings) this.warn(w);
+      const m = mgr;
+      const seccomp = await this.seccompLoad(rec);
+      if (spec.process?.capabilities) {
+        const r = limitToHost(spec.process.capabilities);
+        if (r.dropped.length && !rec.hostConfig.Privileged) this.warn(`${r.dropped.join(', ')}: not available to berth on this host; the container runs without them`);
+        spec.process.capabilities = r.caps;
+      }
+      const plan = compileCreate({
+        spec, bundle: this.paths.containerDir(rec.id), mode: 'detach',
+        cgroup: { procsFiles: m.procsFiles(), mountPlan: (d, ns) => m.mountPlan(d, ns) },
+        ...(spec.process?.terminal ? { consoleSocket: 'console.sock' } : {}),
+        keyringName: rec.id,
+        ...(seccomp ? { seccomp } : {}),
+      });
+      const dirs = m.dirs();
+      const oomFile = dirs.memory ? join(dirs.memory, 'memory.oom_control') : dirs.unified && m.layout === 'v2' ? join(dirs.unified, 'memory.events') : undefined;
+      const lc = rec.hostConfig.LogConfig;
+      const exitCommand = this.opts.exitCommand === null ? undefined
+        : this.opts.exitCommand ? this.opts.exitCommand(rec.id)
+        : [process.execPath, BERTH_BIN, '--root', this.paths.root, '--state-root', this.paths.stateRoot, 'system', 'cleanup', rec.id];
+      const started = await startMonitor({
+        stateDir, plan: encodePlan(plan), logPath: this.paths.logPath(rec.id), logType: lc.Type,
+        maxSize: lc.Config['max-size'] ? parseSize(lc.Config['max-size']) : 0, maxFiles: Number(lc.Config['max-file'] ?? 1),
+        restart: rec.hostConfig.RestartPolicy, openStdin: rec.config.OpenStdin, stdinOnce: rec.config.StdinOnce, tty: rec.config.Tty,
+        ...(oomFile ? { oomFile } : {}), ...(exitCommand ? { exitCommand } : {}), attach: !!o.attach,
+        onMonitor: (pid) => this.store.update(rec.id, { monitorPid: pid, monitorStart: processStartTime(pid) ?? '', cleaned: false }),
+      });
+      const changes: Partial<ContainerRecord> = {
+        state: 'running', pid: started.pid, monitorPid: started.monitorPid, monitorStart: processStartTime(started.monitorPid) ?? '',
+        startedAt: rfc3339Nano(), exitCode: 0, oomKilled: false, error: '', restartCount: 0, cleaned: false,
+      };
+      this.store.update(rec.id, changes);
+      this.event(rec, 'start');
+      return { rec: { ...rec, ...changes } as ContainerRecord, ...(started.attach ? { attach: started.attach } : {}) };
+    } catch (e) {
+      if (mgr) this.destroyCgroup(rec);
+      rmTree(stateDir);
+      const err = e instanceof EngineError ? e : new EngineError('system', (e as Error).message);
+      const code = err.kind === 'commandnotfound' ? 127 : err.kind === 'notexecutable' ? 126 : 128;
+      this.store.update(rec.id, { exitCode: code, error: err.message, monitorPid: 0, monitorStart: '', cleaned: true });
+      throw err;
+    }
+  }
+
+  /**
+   * The compiled seccomp program of a spec, in the shared cache under the root (compiled once
+   * per distinct profile). `known` is the file recorded at create: reused while it exists, so
+   * a start neither hashes nor compiles the profile.
+   */
+  private async seccompFile(spec: Spec, known: string): Promise<string> {
+    if (!spec.linux?.seccomp) return '';
+    if (known && existsSync(known)) return known;
+    const { seccompProgramFile } = await import('../seccomp/cache.js');
+    try {
+      return seccompProgramFile(spec.linux.seccomp, this.paths.seccompCache());
+    } catch (e) {
+      throw invalid(`seccomp profile: ${(e as Error).message}`);
+    }
+  }
+
+  private async seccompLoad(rec: ContainerRecord): Promise<SeccompLoad | undefined> {
+    const sc = rec.spec.linux?.seccomp;
+    if (!sc) return undefined;
+    const file = await this.seccompFile(rec.spec, rec.seccompFile);
+    // SECCOMP_FILTER_FLAG_* from the profile's flags (the default profile has none)
+    let flags = 0;
+    if (sc.flags?.length) {
+      const { seccompFilterFlags } = await import('../seccomp/cache.js');
+      flags = seccompFilterFlags(sc).flags;
+    }
+    return { file, flags };
+  }
+
+  // ---------------------------------------------------------------- stop, kill, wait
+
+  private signalInit(rec: ContainerRecord, sig: number): void {
+    const pf = readPidFile(this.paths.stateDir(rec.id));
+    const pid = pf?.pid || rec.pid;
+    if (pid > 0 && alive(rec.monitorPid, rec.monitorStart)) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* exited meanwhile */
+      }
+    }
+  }
+
+  /** Waits until the monitor is gone (the container is down); false on timeout. */
+  private async monitorGone(rec: ContainerRecord, ms: number): Promise<boolean> {
+    const until = Date.now() + ms;
+    for (let i = 0; Date.now() < until; i++) {
+      if (!alive(rec.monitorPid, rec.monitorStart)) return true;
+      await sleep(i < 50 ? 2 : 20);
+    }
+    return !alive(rec.monitorPid, rec.monitorStart);
+  }
+
+  private wakeMonitor(rec: ContainerRecord): void {
+    if (alive(rec.monitorPid, rec.monitorStart)) {
+      try {
+        process.kill(rec.monitorPid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+
+  private async forceDown(rec: ContainerRecord): Promise<void> {
+    markStopped(this.paths.stateDir(rec.id));
+    this.wakeMonitor(rec);
+    try {
+      const mgr = this.cgroup(rec);
+      mgr.kill('SIGKILL');
+      if (mgr.isFrozen()) mgr.thaw();
+    } catch {
+      /* no cgroup left */
+    }
+    this.signalInit(rec, 9);
+    if (!(await this.monitorGone(rec, 10000))) {
+      try {
+        process.kill(rec.monitorPid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      await this.monitorGone(rec, 2000);
+    }
+  }
+
+  async stop(ref: string, o: StopOptions = {}): Promise<ContainerRecord> {
+    const rec = this.get(ref);
+    if (!isLive(rec.state)) return rec;
+    const stateDir = this.paths.stateDir(rec.id);
+    markStopped(stateDir);
+    this.wakeMonitor(rec);
+    const sig = parseSignal(o.signal ?? rec.config.StopSignal ?? 'SIGTERM');
+    if (sig === null) throw invalid(`Invalid signal: ${o.signal}`);
+    const timeout = o.timeout ?? rec.config.StopTimeout ?? 10;
+    this.event(rec, 'kill', { signal: String(sig) });
+    this.signalInit(rec, sig);
+    if (rec.state === 'paused') {
+      try {
+        this.cgroup(rec).thaw();
+      } catch {
+        /* gone */
+      }
+    }
+    if (timeout < 0 ? !(await this.monitorGone(rec, 24 * 3600 * 1000)) : !(await this.monitorGone(rec, timeout * 1000))) {
+      await this.forceDown(rec);
+    }
+    const now = this.refresh(this.store.get(rec.id) ?? rec) ?? rec;
+    this.event(rec, 'stop');
+    return now;
+  }
+
+  async kill(ref: string, signal = 'SIGKILL'): Promise<ContainerRecord> {
+    const rec = this.get(ref);
+    const sig = parseSignal(signal);
+    if (sig === null) throw invalid(`Invalid signal: ${signal}`);
+    if (!isLive(rec.state) || rec.state === 'restarting') throw conflict(`Cannot kill container: ${ref}: container ${rec.id} is not running`);
+    if (sig === 9 || sig === parseSignal(rec.config.StopSignal)) markStopped(this.paths.stateDir(rec.id));
+    this.signalInit(rec, sig);
+    if (rec.state === 'paused' && sig === 9) {
+      try {
+        this.cgroup(rec).thaw();
+      } catch {
+        /* gone */
+      }
+    }
+    this.event(rec, 'kill', { signal: String(sig) });
+    if (sig === 9) {
+      if (!(await this.monitorGone(rec, 5000))) await this.forceDown(rec);
+      return this.refresh(this.store.get(rec.id) ?? rec) ?? rec;
+    }
+    return rec;
+  }
+
+  async restart(ref: string, o: StopOptions = {}): Promise<ContainerRecord> {
+    const rec = await this.stop(ref, o);
+    const r = await this.start(rec.id);
+    this.event(rec, 'restart');
+    return r.rec;
+  }
+
+  /** Waits for the container to stop; returns its exit code. */
+  async wait(ref: string, o: { signal?: AbortSignal } = {}): Promise<number> {
+    const first = this.store.resolve(ref);
+    const id = first.id;
+    let rec = this.refresh(first);
+    const restarts = rec?.restartCount ?? 0;
+    for (let i = 0; ; i++) {
+      if (!rec) return this.removedExit.get(id) ?? 0; // auto-removed on the way down
+      if (!isLive(rec.state)) return rec.exitCode;
+      if (rec.state === 'restarting' || rec.restartCount !== restarts) return readExitFile(this.paths.stateDir(id))?.status ?? rec.exitCode;
+      if (o.signal?.aborted) throw new EngineError('system', 'wait aborted');
+      if (alive(rec.monitorPid, rec.monitorStart)) await sleep(i < 100 ? 5 : 100);
+      rec = this.refresh(this.store.get(id) ?? rec);
+    }
+  }
+
+  // ---------------------------------------------------------------- remove
+
+  async remove(ref: string, o: RemoveOptions = {}): Promise<void> {
+    let rec: ContainerRecord | undefined = this.get(ref);
+    if (isLive(rec.state)) {
+      if (!o.force) {
+        if (rec.state === 'paused') throw conflict(`cannot remove container "${ref}": container is paused: unpause and then stop the container before attempting removal or force remove`);
+        throw conflict(`cannot remove container "${ref}": container is ${rec.state}: stop the container before attempting removal or force remove`);
+      }
+      await this.forceDown(rec);
+      rec = this.refresh(this.store.get(rec.id) ?? rec);
+      if (!rec) return; // auto-removed on the way down
+    }
+    if (!rec.cleaned) this.cleanup(rec);
+    const still = this.store.get(rec.id);
+    if (still) this.removeRecord(still, !!o.volumes);
+  }
+
+  private removeRecord(rec: ContainerRecord, anonymousVolumes: boolean): void {
+    const vols = this.store.containerVolumes(rec.id);
+    if (!this.store.removeContainer(rec.id)) return;
+    this.removedExit.set(rec.id, rec.exitCode);
+    this.event(rec, 'destroy');
+    rmTree(this.paths.containerDir(rec.id));
+    rmTree(this.paths.stateDir(rec.id));
+    if (anonymousVolumes) {
+      for (const v of vols) {
+        const vol = this.store.volume(v.volume);
+        if (vol?.anonymous && this.store.volumeUsers(v.volume).length === 0) this.removeVolumeRecord(vol);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- pause, rename, update
+
+  pause(ref: string): ContainerRecord {
+    const rec = this.get(ref);
+    if (rec.state === 'paused') throw conflict(`Container ${rec.id} is already paused`);
+    if (rec.state !== 'running') throw conflict(`Container ${rec.id} is not running`);
+    this.cgroup(rec).freeze();
+    this.store.update(rec.id, { state: 'paused' }, ['running']);
+    this.event(rec, 'pause');
+    return { ...rec, state: 'paused' };
+  }
+
+  unpause(ref: string): ContainerRecord {
+    const rec = this.get(ref);
+    if (rec.state !== 'paused') throw conflict(`Container ${rec.id} is not paused`);
+    this.cgroup(rec).thaw();
+    this.store.update(rec.id, { state: 'running' }, ['paused']);
+    this.event(rec, 'unpause');
+    return { ...rec, state: 'running' };
+  }
+
+  rename(ref: string, newName: string): void {
+    const rec = this.get(ref);
+    const name = newName.replace(/^\//, '');
+    if (!validName(name)) throw invalid(`Invalid container name (${newName}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (name === rec.name) throw conflict(`Renaming a container with the same name as its current name`);
+    this.store.rename(rec.id, name);
+    this.store.addEvent('container', 'rename', rec.id, { image: rec.image, name, oldName: `/${rec.name}` });
+  }
+
+  update(ref: string, u: UpdateOptions): ContainerRecord {
+    const rec = this.get(ref);
+    const hc: HostConfig = { ...rec.hostConfig };
+    const field = <T>(flag: string, v: unknown, f: () => T): T => {
+      try {
+        return f();
+      } catch (e) {
+        throw invalid(`invalid argument "${String(v)}" for "${flag}" flag: ${(e as Error).message}`);
+      }
+    };
+    if (u.memory !== undefined) hc.Memory = field('-m, --memory', u.memory, () => parseSize(u.memory!));
+    if (u.memorySwap !== undefined) hc.MemorySwap = field('--memory-swap', u.memorySwap, () => parseSwap(u.memorySwap!));
+    if (u.cpus !== undefined) hc.NanoCpus = field('--cpus', u.cpus, () => parseCpus(u.cpus!));
+    if (u.cpuShares !== undefined) hc.CpuShares = u.cpuShares;
+    if (u.cpusetCpus !== undefined) {
+      if (!validCpuset(u.cpusetCpus)) throw invalid(`Invalid value ${u.cpusetCpus} for cpuset cpus`);
+      hc.CpusetCpus = u.cpusetCpus;
+    }
+    if (u.pidsLimit !== undefined) hc.PidsLimit = u.pidsLimit;
+    let restart: RestartPolicy | undefined;
+    if (u.restart !== undefined) {
+      restart = field('--restart', u.restart, () => parseRestartPolicy(u.restart!));
+      if (hc.AutoRemove && restart.Name !== 'no') throw invalid('Restart policy cannot be updated because AutoRemove is enabled for the container');
+      hc.RestartPolicy = restart;
+    }
+    if (hc.Memory > 0 && hc.Memory < 6 * 1024 * 1024) throw invalid('Minimum memory limit allowed is 6MB');
+    if (hc.MemorySwap > 0 && hc.MemorySwap < hc.Memory) throw invalid('Minimum memoryswap limit should be larger than memory limit, see usage');
+    const resources = resourcesOf(hc);
+    const spec: Spec = JSON.parse(JSON.stringify(rec.spec));
+    spec.linux ??= {};
+    spec.linux.resources = { ...resources, ...(rec.spec.linux?.resources?.devices ? { devices: rec.spec.linux.resources.devices } : {}) };
+    if (isLive(rec.state)) {
+      const { devices: _d, ...live } = resources;
+      try {
+        this.cgroup(rec).update(live);
+      } catch (e) {
+        throw new EngineError('system', `Cannot update container ${rec.id}: ${(e as Error).message}`);
+      }
+      if (restart) writeRestartPolicy(this.paths.stateDir(rec.id), restart);
+    }
+    this.store.update(rec.id, { hostConfig: hc, spec });
+    this.event(rec, 'update');
+    return { ...rec, hostConfig: hc, spec };
+  }
+
+  // ---------------------------------------------------------------- logs, exec, top, stats
+
+  async *logs(ref: string, o: LogsOptions = {}): AsyncGenerator<LogEntry> {
+    const rec = this.get(ref);
+    const lc = rec.hostConfig.LogConfig;
+    if (lc.Type === 'none') throw conflict(`configured logging driver does not support reading`);
+    const since = o.since ? parseSince(o.since) : undefined;
+    if (since === null) throw invalid(`invalid value for "since": ${o.since}`);
+    const until = o.until ? parseSince(o.until) : undefined;
+    if (until === null) throw invalid(`invalid value for "until": ${o.until}`);
+    const id = rec.id;
+    yield* readLogs(this.paths.logPath(id), {
+      format: lc.Type, maxFiles: Number(lc.Config['max-file'] ?? 1),
+      ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}),
+      ...(o.tail !== undefined && o.tail >= 0 ? { tail: o.tail } : {}),
+      follow: !!o.follow,
+      stillWriting: () => {
+        const r = this.store.get(id);
+        return !!r && isLive(r.state) && alive(r.monitorPid, r.monitorStart);
+      },
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+  }
+
+  /** Runs a process in a running container (through the runtime's exec plan). */
+  async exec(ref: string, o: ExecOptions): Promise<ShimRun> {
+    const rec = this.get(ref);
+    if (rec.state === 'paused') throw conflict(`Container ${rec.id} is paused, unpause the container before exec`);
+    if (rec.state !== 'running') throw conflict(`Container ${rec.id} is not running`);
+    if (!o.cmd.length) throw invalid('exec: no command given');
+    const sp = rec.spec.process!;
+    const env = new Map<string, string>();
+    for (const e of [...(sp.env ?? [DEFAULT_PATH]), ...(o.env ?? [])]) {
+      const i = e.indexOf('=');
+      env.set(i < 0 ? e : e.slice(0, i), i < 0 ? (process.env[e] ?? '') : e.slice(i + 1));
+    }
+    if (o.tty && !env.has('TERM')) env.set('TERM', 'xterm');
+    const user = o.user ? resolveUser(o.user, rec.rootfs) : undefined;
+    let caps = sp.capabilities;
+    if (o.privileged) {
+      const { CAPABILITY_NAMES } = await import('../spec/capabilities.js');
+      const all = [...CAPABILITY_NAMES];
+      caps = { bounding: all, effective: all, permitted: all };
+    }
+    if (caps) caps = limitToHost(caps).caps;
+    const p: Process = {
+      terminal: !!o.tty, args: o.cmd, env: [...env].map(([k, v]) => `${k}=${v}`), cwd: o.workdir || sp.cwd || '/',
+      user: user ? { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) } : sp.user,
+      ...(caps ? { capabilities: caps } : {}), ...(sp.noNewPrivileges ? { noNewPrivileges: true } : {}),
+      ...(sp.rlimits ? { rlimits: sp.rlimits } : {}),
+    };
+    const pid = readPidFile(this.paths.stateDir(rec.id))?.pid || rec.pid;
+    const namespaces = (rec.spec.linux?.namespaces ?? []).map((n) => ({ type: n.type, path: n.path ?? `/proc/${pid}/ns/${NS_FILE[n.type]}` }));
+    const seccomp = o.privileged ? undefined : await this.seccompLoad(rec);
+    const stdio = o.stdio ?? 'pipe';
+    if (o.tty && !o.detach && (Array.isArray(stdio) ? stdio[1] : stdio) !== 'inherit') throw invalid('exec: a terminal (tty) needs the caller\'s own stdio');
+    const plan = compileExec({
+      process: p, namespaces, mode: o.detach ? 'detach' : 'wait', cgroupProcs: this.cgroup(rec).procsFiles(), setgroups: true,
+      ...(o.tty && !o.detach ? { consoleProxy: true } : {}), ...(seccomp ? { seccomp } : {}),
+    });
+    if (o.tty && o.detach) throw invalid('exec: -t with -d is not supported (no terminal to attach later)');
+    const run = await runShim(encodePlan(plan), o.detach ? 'ignore' : stdio);
+    this.event(rec, 'exec_start', { execID: String(run.pid) });
+    return run;
+  }
+
+  /** `ps` of the container's processes (docker top). */
+  top(ref: string, psArgs: string[] = ['-ef']): { Titles: string[]; Processes: string[][] } {
+    const rec = this.get(ref);
+    if (!isLive(rec.state)) throw conflict(`Container ${rec.id} is not running`);
+    const pids = new Set(this.cgroup(rec).pids());
+    const out = execFileSync('ps', psArgs, { encoding: 'utf8' });
+    const lines = out.split('\n').filter(Boolean);
+    const header = lines.shift() ?? '';
+    const titles = header.trim().split(/\s+/);
+    const pidCol = titles.indexOf('PID');
+    if (pidCol < 0) throw invalid(`Couldn't find PID field in ps output`);
+    const procs: string[][] = [];
+    for (const l of lines) {
+      const f = l.trim().split(/\s+/);
+      if (!pids.has(Number(f[pidCol]))) continue;
+      procs.push([...f.slice(0, titles.length - 1), f.slice(titles.length - 1).join(' ')]);
+    }
+    return { Titles: titles, Processes: procs };
+  }
+
+  /** One sample of resource use; CPU % over `intervalMs`. */
+  async stats(ref: string, intervalMs = 500): Promise<ContainerStats> {
+    const rec = this.get(ref);
+    const base: ContainerStats = { id: rec.id, name: rec.name, cpuPercent: 0, memUsage: 0, memLimit: 0, memPercent: 0, pids: 0, blockRead: 0, blockWrite: 0 };
+    if (!isLive(rec.state)) return base;
+    const mgr = this.cgroup(rec);
+    const a = mgr.stats();
+    const t0 = process.hrtime.bigint();
+    await sleep(intervalMs);
+    let b;
+    try {
+      b = mgr.stats();
+    } catch {
+      return base;
+    }
+    const dt = Number(process.hrtime.bigint() - t0);
+    const cpu = ((b.cpu?.usageNs ?? 0) - (a.cpu?.usageNs ?? 0)) / dt;
+    const hostMem = Number(readFileSync('/proc/meminfo', 'utf8').match(/^MemTotal:\s+(\d+)/m)?.[1] ?? 0) * 1024;
+    const limit = b.memory?.limit && b.memory.limit > 0 && b.memory.limit < hostMem ? b.memory.limit : hostMem;
+    const usage = b.memory?.usage ?? 0;
+    return {
+      ...base, cpuPercent: Math.max(0, cpu * 100), memUsage: usage, memLimit: limit, memPercent: limit ? (usage / limit) * 100 : 0,
+      pids: b.pids?.current ?? 0, blockRead: b.blkio?.readBytes ?? 0, blockWrite: b.blkio?.writeBytes ?? 0,
+    };
+  }
+
+  /** Connects to a running container's stdio. */
+  async attach(ref: string): Promise<AttachClient> {
+    const rec = this.get(ref);
+    if (!isLive(rec.state)) throw conflict(`You cannot attach to a stopped container, start it first`);
+    if (rec.state === 'paused') throw conflict(`You cannot attach to a paused container, unpause it first`);
+    const c = await AttachClient.connect(this.paths.stateDir(rec.id));
+    this.event(rec, 'attach');
+    return c;
+  }
+
+  // ---------------------------------------------------------------- volumes
+
+  createVolume(o: { name?: string; labels?: Record<string, string>; driver?: string; options?: Record<string, string> } = {}): VolumeRecord {
+    if (o.driver && o.driver !== 'local') throw notFound(`plugin "${o.driver}" not found: berth has the local volume driver only`);
+    if (o.options && Object.keys(o.options).length) throw invalid(`invalid option for the local volume driver: ${Object.keys(o.options).join(', ')} (berth's local driver takes no options yet)`);
+    const name = o.name ?? newId();
+    if (!validName(name)) throw invalid(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed`);
+    const v: VolumeRecord = { name, driver: 'local', mountpoint: this.paths.volumeData(name), created: rfc3339Nano(), labels: o.labels ?? {}, options: {}, anonymous: !o.name };
+    mkdirSync(v.mountpoint, { recursive: true, mode: 0o755 });
+    if (this.store.insertVolume(v)) this.store.addEvent('volume', 'create', name, { driver: 'local' });
+    return this.store.volume(name)!;
+  }
+
+  listVolumes(filters: Record<string, string[]> = {}): VolumeRecord[] {
+    return this.store.volumes().filter((v) => {
+      if (filters.name?.length && !filters.name.some((n) => v.name.includes(n))) return false;
+      if (filters.dangling?.length) {
+        const dangling = this.store.volumeUsers(v.name).length === 0;
+        if (!filters.dangling.some((d) => (d === 'true' || d === '1') === dangling)) return false;
+      }
+      if (filters.label?.length) {
+        for (const l of filters.label) {
+          const i = l.indexOf('=');
+          const k = i < 0 ? l : l.slice(0, i);
+          if (!(k in v.labels) || (i >= 0 && v.labels[k] !== l.slice(i + 1))) return false;
+        }
+      }
+      return true;
+    });
+  }
+
+  volume(name: string): VolumeRecord {
+    const v = this.store.volume(name);
+    if (!v) throw notFound(`get ${name}: no such volume`);
+    return v;
+  }
+
+  removeVolume(name: string, o: { force?: boolean } = {}): void {
+    const v = this.store.volume(name);
+    if (!v) {
+      if (o.force) return;
+      throw notFound(`get ${name}: no such volume`);
+    }
+    this.removeVolumeRecord(v);
+  }
+
+  private removeVolumeRecord(v: VolumeRecord): void {
+    if (this.store.removeVolume(v.name)) {
+      rmSync(join(this.paths.volumesDir(), v.name), { recursive: true, force: true });
+      this.store.addEvent('volume', 'destroy', v.name, { driver: 'local' });
+    }
+  }
+
+  /** Removes unused volumes (anonymous ones only unless `all`); returns names and bytes freed. */
+  pruneVolumes(o: { all?: boolean } = {}): { removed: string[]; bytes: number } {
+    const removed: string[] = [];
+    let bytes = 0;
+    for (const v of this.store.volumes()) {
+      if (!o.all && !v.anonymous) continue;
+      if (this.store.volumeUsers(v.name).length) continue;
+      bytes += duBytes(v.mountpoint);
+      try {
+        this.removeVolumeRecord(v);
+        removed.push(v.name);
+      } catch (e) {
+        if (!isEngineError(e, 'conflict')) throw e; // taken meanwhile
+      }
+    }
+    return { removed, bytes };
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /** Events from the store (after `since`), then new ones as they happen until aborted. */
+  async *events(o: { since?: string; until?: string; signal?: AbortSignal; follow?: boolean; pollMs?: number } = {}): AsyncGenerator<EngineEvent> {
+    const since = o.since ? parseSince(o.since) : undefined;
+    if (since === null) throw invalid(`invalid value for "since": ${o.since}`);
+    const until = o.until ? parseSince(o.until) : undefined;
+    if (until === null) throw invalid(`invalid value for "until": ${o.until}`);
+    let seq = since === undefined ? this.store.lastEventSeq() : 0;
+    const follow = o.follow ?? until === undefined;
+    for (;;) {
+      this.reconcile();
+      for (const e of this.store.events(seq, since ?? 0n)) {
+        seq = e.seq;
+        if (until !== undefined && e.timeNano > until) return;
+        yield e;
+      }
+      if (!follow || o.signal?.aborted) return;
+      if (until !== undefined && nowNano() > until) return;
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, o.pollMs ?? 200);
+        o.signal?.addEventListener('abort', () => {
+          clearTimeout(t);
+          res();
+        }, { once: true });
+      });
+      if (o.signal?.aborted) return;
+    }
+  }
+}
+
+function conflictName(name: string, id: string): EngineError {
+  return conflict(`Conflict. The container name "/${name}" is already in use by container "${id}". You have to remove (or rename) that container to be able to reuse that name.`);
+}
+
+function duBytes(dir: string): number {
+  let total = 0;
+  const walk = (d: string) => {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else {
+        try {
+          total += statSync(p).size;
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  };
+  walk(dir);
+  return total;
+}

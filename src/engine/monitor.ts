@@ -1,0 +1,229 @@
+// The engine's side of berth-monitor (native/berth-monitor.c): starting one per container,
+// reading what it records, and speaking its attach protocol.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { SHIM_PATH } from '../runtime/launch.js';
+import { EngineError, launchError } from './errors.js';
+import type { RestartPolicy } from './types.js';
+
+/** dist/berth-monitor, found the same way from dist/src/engine and from the CLI bundle. */
+export const MONITOR_PATH = fileURLToPath(new URL('../../berth-monitor', import.meta.url));
+
+export interface MonitorOptions {
+  stateDir: string;
+  plan: Buffer;
+  logPath: string;
+  logType: 'json-file' | 'cri' | 'none';
+  maxSize: number;
+  maxFiles: number;
+  restart: RestartPolicy;
+  openStdin: boolean;
+  stdinOnce: boolean;
+  tty: boolean;
+  /** memory.oom_control (v1) or memory.events (v2) of the container's cgroup. */
+  oomFile?: string;
+  /** Run when the container is finally down and no foreground client is attached. */
+  exitCommand?: string[];
+  /** Keep a first attach connection from the start (foreground run, start -a): nothing is missed. */
+  attach?: boolean;
+  /** Called as soon as the monitor's pid is known (before the container runs). */
+  onMonitor?: (pid: number) => void;
+}
+
+export interface MonitorStarted {
+  monitorPid: number;
+  pid: number;
+  attach?: AttachClient;
+}
+
+export function monitorArgs(o: MonitorOptions): string[] {
+  const a = ['-d', o.stateDir, '-e', SHIM_PATH, '-s', '3', '-l', o.logPath, '-L', o.logType, '-r', o.restart.Name, '-R', String(o.restart.MaximumRetryCount)];
+  if (o.maxSize > 0) a.push('-S', String(o.maxSize), '-N', String(o.maxFiles));
+  if (o.openStdin) a.push('-i');
+  if (o.stdinOnce) a.push('-o');
+  if (o.tty) a.push('-t');
+  if (o.oomFile) a.push('-O', o.oomFile);
+  if (o.attach) a.push('-a', '4');
+  if (o.exitCommand?.length) a.push('--', ...o.exitCommand);
+  return a;
+}
+
+/** Starts a monitor, which launches the container; resolves once the container runs. */
+export function startMonitor(o: MonitorOptions): Promise<MonitorStarted> {
+  writeFileSync(join(o.stateDir, 'plan'), o.plan, { mode: 0o600 });
+  const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'ignore', 'pipe'];
+  if (o.attach) stdio.push('pipe');
+  const child = spawn(MONITOR_PATH, monitorArgs(o), { stdio, detached: true });
+  child.unref();
+  const status = child.stdio[3] as Socket;
+  const attachSock = o.attach ? (child.stdio[4] as Socket) : undefined;
+  // the attach socket must not keep a short-lived CLI alive by itself; the caller refs it
+  attachSock?.unref();
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    let monitorPid = 0;
+    let pid = 0;
+    let done = false;
+    const finish = (err?: EngineError) => {
+      if (done) return;
+      done = true;
+      status.destroy();
+      if (err) {
+        attachSock?.destroy();
+        reject(err);
+      } else resolve({ monitorPid, pid, ...(attachSock ? { attach: new AttachClient(attachSock) } : {}) });
+    };
+    child.once('error', (e) => finish(new EngineError('system', `cannot start berth-monitor (${MONITOR_PATH}): ${e.message}; run "npm run build"`)));
+    status.on('error', () => {});
+    status.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line.startsWith('MONITOR ')) {
+          monitorPid = Number(line.slice(8));
+          o.onMonitor?.(monitorPid);
+        }
+        else if (line.startsWith('PID ')) pid = Number(line.slice(4));
+        else if (line === 'READY') finish();
+        else if (line.startsWith('ERR ')) finish(launchError(line.slice(4)));
+      }
+    });
+    status.on('close', () => finish(new EngineError('system', 'berth-monitor exited before the container started')));
+  });
+}
+
+export interface PidFile {
+  pid: number;
+  restarts: number;
+  monitorPid: number;
+}
+
+export function readPidFile(stateDir: string): PidFile | null {
+  try {
+    const [pid, restarts, monitorPid] = readFileSync(join(stateDir, 'pid'), 'utf8').trim().split(' ').map(Number);
+    return { pid: pid ?? 0, restarts: restarts ?? 0, monitorPid: monitorPid ?? 0 };
+  } catch {
+    return null;
+  }
+}
+
+export interface ExitFile {
+  status: number;
+  signal: number;
+  oom: boolean;
+  finished: string;
+  restarts: number;
+  error: string;
+}
+
+export function readExitFile(stateDir: string): ExitFile | null {
+  let text: string;
+  try {
+    text = readFileSync(join(stateDir, 'exit'), 'utf8');
+  } catch {
+    return null;
+  }
+  const kv = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const i = line.indexOf(' ');
+    if (i > 0) kv.set(line.slice(0, i), line.slice(i + 1));
+  }
+  return {
+    status: Number(kv.get('status') ?? 255), signal: Number(kv.get('signal') ?? 0), oom: kv.get('oom') === '1',
+    finished: kv.get('finished') ?? '', restarts: Number(kv.get('restarts') ?? 0), error: kv.get('error') ?? '',
+  };
+}
+
+/** Tells the monitor not to restart the container (stop, kill, rm). */
+export function markStopped(stateDir: string): void {
+  try {
+    writeFileSync(join(stateDir, 'stopped'), '');
+  } catch {
+    /* no state directory: no monitor either */
+  }
+}
+
+/** A new restart policy for a running monitor (berth update --restart). */
+export function writeRestartPolicy(stateDir: string, p: RestartPolicy): void {
+  writeFileSync(join(stateDir, 'restart'), `${p.Name} ${p.MaximumRetryCount}\n`);
+}
+
+// ---------------------------------------------------------------- attach protocol
+
+export const FRAME = { stdin: 0, stdout: 1, stderr: 2, resize: 3, closeStdin: 4, exit: 5 } as const;
+
+export function frame(type: number, payload: Buffer = Buffer.alloc(0)): Buffer {
+  const h = Buffer.alloc(8);
+  h[0] = type;
+  h.writeUInt32BE(payload.length, 4);
+  return Buffer.concat([h, payload]);
+}
+
+/**
+ * A connection to a container's monitor: 'stdout' and 'stderr' (Buffer), 'exit' (status) and
+ * 'close' events; stdin, end of stdin and terminal size go the other way.
+ */
+export class AttachClient extends EventEmitter {
+  private buf: Buffer = Buffer.alloc(0);
+  exitStatus: number | undefined;
+
+  constructor(readonly socket: Socket) {
+    super();
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('error', () => {});
+    socket.on('close', () => this.emit('close'));
+  }
+
+  static connect(stateDir: string): Promise<AttachClient> {
+    return new Promise((resolve, reject) => {
+      const s = connect(join(stateDir, 'attach.sock'));
+      s.once('connect', () => resolve(new AttachClient(s)));
+      s.once('error', (e) => reject(e));
+    });
+  }
+
+  private onData(d: Buffer) {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+    while (this.buf.length >= 8) {
+      const len = this.buf.readUInt32BE(4);
+      if (this.buf.length < 8 + len) break;
+      const type = this.buf[0];
+      const payload = this.buf.subarray(8, 8 + len);
+      this.buf = this.buf.subarray(8 + len);
+      if (type === FRAME.stdout) this.emit('stdout', payload);
+      else if (type === FRAME.stderr) this.emit('stderr', payload);
+      else if (type === FRAME.exit) {
+        this.exitStatus = Number(payload.toString());
+        this.emit('exit', this.exitStatus);
+      }
+    }
+  }
+
+  write(data: Buffer): void {
+    for (let off = 0; off < data.length; off += 65536) this.socket.write(frame(FRAME.stdin, data.subarray(off, off + 65536)));
+  }
+  endStdin(): void {
+    this.socket.write(frame(FRAME.closeStdin));
+  }
+  resize(rows: number, cols: number): void {
+    const p = Buffer.alloc(4);
+    p.writeUInt16BE(rows & 0xffff, 0);
+    p.writeUInt16BE(cols & 0xffff, 2);
+    this.socket.write(frame(FRAME.resize, p));
+  }
+  close(): void {
+    this.socket.destroy();
+  }
+  ref(): void {
+    this.socket.ref();
+  }
+  unref(): void {
+    this.socket.unref();
+  }
+}

@@ -1,0 +1,320 @@
+// The engine's metadata store: one SQLite database (better-sqlite3, WAL mode) under the engine
+// root. SQLite gives crash safety (a killed CLI leaves the last committed state), concurrency
+// between parallel CLI invocations (WAL readers never block; writers queue on busy_timeout),
+// and constraints that enforce what must never happen (two containers with one name, a volume
+// removed while a container uses it).
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import { conflict, EngineError, notFound } from '../errors.js';
+import { assertTransition, isLive, type ContainerState } from '../state.js';
+import { nowNano } from '../time.js';
+import type { ContainerRecord, EngineEvent, VolumeRecord } from '../types.js';
+
+const SCHEMA_VERSION = 1;
+const MAX_EVENTS = 10000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS containers (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  image TEXT NOT NULL,
+  rootfs TEXT NOT NULL,
+  created TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('created','running','paused','restarting','exited','dead')),
+  pid INTEGER NOT NULL DEFAULT 0,
+  monitor_pid INTEGER NOT NULL DEFAULT 0,
+  monitor_start TEXT NOT NULL DEFAULT '',
+  started_at TEXT NOT NULL,
+  finished_at TEXT NOT NULL,
+  exit_code INTEGER NOT NULL DEFAULT 0,
+  oom_killed INTEGER NOT NULL DEFAULT 0,
+  error TEXT NOT NULL DEFAULT '',
+  restart_count INTEGER NOT NULL DEFAULT 0,
+  cleaned INTEGER NOT NULL DEFAULT 1,
+  seccomp_file TEXT NOT NULL DEFAULT '',
+  config TEXT NOT NULL,
+  host_config TEXT NOT NULL,
+  spec TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS volumes (
+  name TEXT PRIMARY KEY,
+  driver TEXT NOT NULL,
+  mountpoint TEXT NOT NULL,
+  created TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  options TEXT NOT NULL,
+  anonymous INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS container_volumes (
+  container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+  volume TEXT NOT NULL REFERENCES volumes(name) ON DELETE RESTRICT,
+  destination TEXT NOT NULL,
+  PRIMARY KEY (container_id, destination)
+);
+CREATE INDEX IF NOT EXISTS container_volumes_volume ON container_volumes(volume);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_nano INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  action TEXT NOT NULL,
+  actor_id TEXT NOT NULL,
+  attributes TEXT NOT NULL
+);
+`;
+
+interface ContainerRow {
+  id: string;
+  name: string;
+  image: string;
+  rootfs: string;
+  created: string;
+  state: ContainerState;
+  pid: number;
+  monitor_pid: number;
+  monitor_start: string;
+  started_at: string;
+  finished_at: string;
+  exit_code: number;
+  oom_killed: number;
+  error: string;
+  restart_count: number;
+  cleaned: number;
+  seccomp_file: string;
+  config: string;
+  host_config: string;
+  spec: string;
+}
+
+const COLUMNS: Record<keyof Omit<ContainerRecord, 'config' | 'hostConfig' | 'spec'>, string> = {
+  id: 'id', name: 'name', image: 'image', rootfs: 'rootfs', created: 'created', state: 'state', pid: 'pid',
+  monitorPid: 'monitor_pid', monitorStart: 'monitor_start', startedAt: 'started_at', finishedAt: 'finished_at',
+  exitCode: 'exit_code', oomKilled: 'oom_killed', error: 'error', restartCount: 'restart_count', cleaned: 'cleaned',
+  seccompFile: 'seccomp_file',
+};
+
+function fromRow(r: ContainerRow): ContainerRecord {
+  return {
+    id: r.id, name: r.name, image: r.image, rootfs: r.rootfs, created: r.created, state: r.state, pid: r.pid,
+    monitorPid: r.monitor_pid, monitorStart: r.monitor_start, startedAt: r.started_at, finishedAt: r.finished_at,
+    exitCode: r.exit_code, oomKilled: !!r.oom_killed, error: r.error, restartCount: r.restart_count, cleaned: !!r.cleaned,
+    seccompFile: r.seccomp_file, config: JSON.parse(r.config), hostConfig: JSON.parse(r.host_config), spec: JSON.parse(r.spec),
+  };
+}
+
+function toParam(k: string, v: unknown): unknown {
+  if (k === 'config' || k === 'hostConfig' || k === 'spec') return JSON.stringify(v);
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return v;
+}
+
+type Db = BetterSqlite3.Database;
+let Driver: typeof BetterSqlite3 | undefined;
+
+function driver(): typeof BetterSqlite3 {
+  // required lazily and through createRequire: a native addon, outside of any bundle
+  Driver ??= createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+  return Driver;
+}
+
+export type ContainerUpdate = Partial<Omit<ContainerRecord, 'id' | 'created'>>;
+
+export class Store {
+  private constructor(readonly db: Db, readonly path: string) {}
+
+  /** Opens (creating when needed) `<root>/berth.db`. */
+  static open(root: string): Store {
+    mkdirSync(root, { recursive: true, mode: 0o711 });
+    const path = join(root, 'berth.db');
+    const Database = driver();
+    const db = new Database(path, { timeout: 30000 });
+    // WAL: readers never block writers; NORMAL sync is crash safe against a killed process
+    // (only a power loss may drop the last transactions, never corrupt the file)
+    if ((db.pragma('journal_mode', { simple: true }) as string) !== 'wal') db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    if ((db.pragma('user_version', { simple: true }) as number) !== SCHEMA_VERSION) {
+      db.transaction(() => {
+        db.exec(SCHEMA);
+        db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      }).immediate();
+    }
+    return new Store(db, path);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Runs fn in one write transaction (BEGIN IMMEDIATE: no lock upgrade deadlocks). */
+  tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  // ---------------------------------------------------------------- containers
+
+  insertContainer(rec: ContainerRecord): void {
+    const cols = [...Object.values(COLUMNS), 'config', 'host_config', 'spec'];
+    const vals = [...Object.keys(COLUMNS).map((k) => toParam(k, rec[k as keyof ContainerRecord])), JSON.stringify(rec.config), JSON.stringify(rec.hostConfig), JSON.stringify(rec.spec)];
+    try {
+      this.db.prepare(`INSERT INTO containers (${cols.join(',')}) VALUES (${cols.map(() => '?').join(',')})`).run(...vals);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && /containers\.name/.test((e as Error).message)) {
+        const other = this.byName(rec.name);
+        throw nameInUse(rec.name, other?.id ?? '');
+      }
+      throw e;
+    }
+  }
+
+  get(id: string): ContainerRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM containers WHERE id = ?').get(id) as ContainerRow | undefined;
+    return r && fromRow(r);
+  }
+
+  byName(name: string): ContainerRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM containers WHERE name = ?').get(name.replace(/^\//, '')) as ContainerRow | undefined;
+    return r && fromRow(r);
+  }
+
+  /** Docker's lookup order: full id, name, then a unique id prefix. */
+  resolve(ref: string): ContainerRecord {
+    if (!ref) throw notFound('No such container: ');
+    const exact = this.get(ref) ?? this.byName(ref);
+    if (exact) return exact;
+    if (/^[0-9a-f]+$/.test(ref)) {
+      const rows = this.db.prepare("SELECT * FROM containers WHERE id GLOB ? || '*' LIMIT 2").all(ref) as ContainerRow[];
+      if (rows.length > 1) throw new EngineError('conflict', `multiple IDs found with provided prefix: ${ref}`);
+      if (rows.length === 1) return fromRow(rows[0]!);
+    }
+    throw notFound(`No such container: ${ref}`);
+  }
+
+  list(): ContainerRecord[] {
+    return (this.db.prepare('SELECT * FROM containers ORDER BY created DESC').all() as ContainerRow[]).map(fromRow);
+  }
+
+  /** Containers whose state says a monitor should be alive (what reconcile checks). */
+  live(): ContainerRecord[] {
+    return (this.db.prepare("SELECT * FROM containers WHERE state IN ('running','paused','restarting') OR cleaned = 0 OR monitor_pid > 0").all() as ContainerRow[]).map(fromRow);
+  }
+
+  /**
+   * Updates a container. With `from`, only when its state is one of them (returns false
+   * otherwise): the compare-and-set that lets parallel CLIs agree on who handles a change.
+   * A state change is checked against the state machine.
+   */
+  update(id: string, changes: ContainerUpdate, from?: readonly ContainerState[]): boolean {
+    return this.tx(() => {
+      const cur = this.db.prepare('SELECT state FROM containers WHERE id = ?').get(id) as { state: ContainerState } | undefined;
+      if (!cur) return false;
+      if (from && !from.includes(cur.state)) return false;
+      if (changes.state) assertTransition(cur.state, changes.state, id);
+      const sets: string[] = [];
+      const vals: unknown[] = [];
+      for (const [k, v] of Object.entries(changes)) {
+        if (v === undefined) continue;
+        const col = k === 'hostConfig' ? 'host_config' : k === 'config' || k === 'spec' ? k : COLUMNS[k as keyof typeof COLUMNS];
+        if (!col) throw new Error(`store: unknown container field ${k}`);
+        sets.push(`${col} = ?`);
+        vals.push(toParam(k, v));
+      }
+      if (sets.length) this.db.prepare(`UPDATE containers SET ${sets.join(', ')} WHERE id = ?`).run(...vals, id);
+      return true;
+    });
+  }
+
+  rename(id: string, name: string): void {
+    try {
+      this.db.prepare('UPDATE containers SET name = ? WHERE id = ?').run(name, id);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw nameInUse(name, this.byName(name)?.id ?? '');
+      throw e;
+    }
+  }
+
+  /** Removes a container row (and its volume links); false when it was already gone. */
+  removeContainer(id: string): boolean {
+    return this.db.prepare('DELETE FROM containers WHERE id = ?').run(id).changes === 1;
+  }
+
+  // ---------------------------------------------------------------- volumes
+
+  insertVolume(v: VolumeRecord): boolean {
+    const r = this.db
+      .prepare('INSERT OR IGNORE INTO volumes (name, driver, mountpoint, created, labels, options, anonymous) VALUES (?,?,?,?,?,?,?)')
+      .run(v.name, v.driver, v.mountpoint, v.created, JSON.stringify(v.labels), JSON.stringify(v.options), v.anonymous ? 1 : 0);
+    return r.changes === 1;
+  }
+
+  volume(name: string): VolumeRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM volumes WHERE name = ?').get(name) as Record<string, unknown> | undefined;
+    return r && volFromRow(r);
+  }
+
+  volumes(): VolumeRecord[] {
+    return (this.db.prepare('SELECT * FROM volumes ORDER BY name').all() as Record<string, unknown>[]).map(volFromRow);
+  }
+
+  /** Containers using a volume. */
+  volumeUsers(name: string): string[] {
+    return (this.db.prepare('SELECT container_id FROM container_volumes WHERE volume = ?').all(name) as { container_id: string }[]).map((r) => r.container_id);
+  }
+
+  containerVolumes(id: string): { volume: string; destination: string }[] {
+    return this.db.prepare('SELECT volume, destination FROM container_volumes WHERE container_id = ?').all(id) as { volume: string; destination: string }[];
+  }
+
+  linkVolume(containerId: string, volume: string, destination: string): void {
+    this.db.prepare('INSERT OR REPLACE INTO container_volumes (container_id, volume, destination) VALUES (?,?,?)').run(containerId, volume, destination);
+  }
+
+  /** Removes a volume row; refuses (conflict) while a container uses it. */
+  removeVolume(name: string): boolean {
+    try {
+      return this.db.prepare('DELETE FROM volumes WHERE name = ?').run(name).changes === 1;
+    } catch (e) {
+      if (/^SQLITE_CONSTRAINT/.test((e as { code?: string }).code ?? '') && /FOREIGN KEY/.test((e as Error).message)) {
+        throw conflict(`remove ${name}: volume is in use - [${this.volumeUsers(name).join(', ')}]`);
+      }
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- events
+
+  addEvent(type: EngineEvent['type'], action: string, actorId: string, attributes: Record<string, string> = {}): void {
+    const r = this.db
+      .prepare('INSERT INTO events (time_nano, type, action, actor_id, attributes) VALUES (?,?,?,?,?)')
+      .run(nowNano(), type, action, actorId, JSON.stringify(attributes));
+    const seq = Number(r.lastInsertRowid);
+    if (seq % 500 === 0) this.db.prepare('DELETE FROM events WHERE seq <= ?').run(seq - MAX_EVENTS);
+  }
+
+  events(afterSeq = 0, sinceNano = 0n, limit = 1000): EngineEvent[] {
+    const rows = this.db
+      .prepare('SELECT seq, time_nano, type, action, actor_id, attributes FROM events WHERE seq > ? AND time_nano >= ? ORDER BY seq LIMIT ?')
+      .safeIntegers(true)
+      .all(afterSeq, sinceNano, limit) as { seq: bigint; time_nano: bigint; type: EngineEvent['type']; action: string; actor_id: string; attributes: string }[];
+    return rows.map((r) => ({ seq: Number(r.seq), timeNano: r.time_nano, type: r.type, action: r.action, actorId: r.actor_id, attributes: JSON.parse(r.attributes) }));
+  }
+
+  lastEventSeq(): number {
+    const r = this.db.prepare('SELECT max(seq) AS s FROM events').get() as { s: number | null };
+    return r.s ?? 0;
+  }
+}
+
+function volFromRow(r: Record<string, unknown>): VolumeRecord {
+  return {
+    name: r.name as string, driver: 'local', mountpoint: r.mountpoint as string, created: r.created as string,
+    labels: JSON.parse(r.labels as string), options: JSON.parse(r.options as string), anonymous: !!r.anonymous,
+  };
+}
+
+export function nameInUse(name: string, id: string): EngineError {
+  return conflict(`Conflict. The container name "/${name}" is already in use by container "${id}". You have to remove (or rename) that container to be able to reuse that name.`);
+}
+
+export { isLive };

@@ -1,0 +1,63 @@
+// Timestamps as docker writes them: RFC 3339 with nanoseconds, UTC.
+
+/** Nanoseconds since the epoch (millisecond clock, sub-millisecond part from the monotonic clock). */
+export function nowNano(): bigint {
+  const ms = BigInt(Date.now());
+  const sub = process.hrtime.bigint() % 1_000_000n;
+  return ms * 1_000_000n + sub;
+}
+
+export function rfc3339Nano(ns: bigint = nowNano()): string {
+  const ms = Number(ns / 1_000_000n);
+  const iso = new Date(ms).toISOString(); // 2024-01-02T03:04:05.678Z
+  const frac = (ns % 1_000_000_000n).toString().padStart(9, '0');
+  return `${iso.slice(0, 19)}.${frac}Z`;
+}
+
+/** Parses an RFC 3339 time (any fraction precision) into nanoseconds since the epoch. */
+export function parseRfc3339(s: string): bigint | null {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(s);
+  if (!m) return null;
+  const base = Date.parse(`${m[1]}${m[3]}`);
+  if (Number.isNaN(base)) return null;
+  return BigInt(base) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+}
+
+/** Docker's "since"/"until" values: RFC 3339, a unix timestamp (with fraction), or a duration ago ("10m"). */
+export function parseSince(s: string, now: bigint = nowNano()): bigint | null {
+  const t = parseRfc3339(s);
+  if (t !== null) return t;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return parseRfc3339(`${s}T00:00:00Z`);
+  const unix = /^(\d+)(?:\.(\d{1,9}))?$/.exec(s);
+  if (unix) return BigInt(unix[1]!) * 1_000_000_000n + BigInt((unix[2] ?? '').padEnd(9, '0'));
+  const d = parseDuration(s);
+  return d === null ? null : now - d;
+}
+
+const UNITS: Record<string, bigint> = { ns: 1n, us: 1000n, µs: 1000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
+
+/** A Go duration ("1h30m", "500ms", "10s") in nanoseconds, or null. */
+export function parseDuration(s: string): bigint | null {
+  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(s)) return null;
+  let total = 0;
+  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(m[1]) * Number(UNITS[m[2]!]!);
+  return BigInt(Math.round(total));
+}
+
+/** "2 minutes", "About an hour", "3 days" (docker's units.HumanDuration). */
+export function humanDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.round(ms / 60000);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(ms / 3600000);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(h / 24 / 365)} years`;
+}

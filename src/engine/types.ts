@@ -1,0 +1,139 @@
+// The engine's records, shaped like docker's (Config, HostConfig) so that inspect output and,
+// later, the Docker Engine API map onto them directly.
+import type { Spec } from '../spec/types.js';
+import type { ContainerState } from './state.js';
+
+export type RestartPolicyName = 'no' | 'always' | 'on-failure' | 'unless-stopped';
+export interface RestartPolicy {
+  Name: RestartPolicyName;
+  MaximumRetryCount: number;
+}
+
+/** A mount as docker's HostConfig.Mounts has it. */
+export interface MountSpec {
+  Type: 'bind' | 'volume' | 'tmpfs';
+  Source: string;
+  Target: string;
+  ReadOnly: boolean;
+  /** bind: rprivate (default), private, rshared, shared, rslave, slave. */
+  Propagation?: string;
+  /** tmpfs: size in bytes and mode. */
+  TmpfsSize?: number;
+  TmpfsMode?: number;
+  /** volume: create it with these labels / do not copy. */
+  VolumeLabels?: Record<string, string>;
+}
+
+export interface DeviceMapping {
+  PathOnHost: string;
+  PathInContainer: string;
+  CgroupPermissions: string;
+}
+
+export interface Ulimit {
+  Name: string;
+  Soft: number;
+  Hard: number;
+}
+
+export interface ContainerConfig {
+  Hostname: string;
+  Domainname: string;
+  User: string;
+  AttachStdin: boolean;
+  AttachStdout: boolean;
+  AttachStderr: boolean;
+  Tty: boolean;
+  OpenStdin: boolean;
+  StdinOnce: boolean;
+  Env: string[];
+  Cmd: string[];
+  Entrypoint: string[] | null;
+  Image: string;
+  WorkingDir: string;
+  Labels: Record<string, string>;
+  StopSignal: string;
+  StopTimeout?: number;
+}
+
+export interface LogConfig {
+  Type: 'json-file' | 'cri' | 'none';
+  Config: Record<string, string>;
+}
+
+export interface HostConfig {
+  Binds: string[];
+  Mounts: MountSpec[];
+  Tmpfs: Record<string, string>;
+  ReadonlyRootfs: boolean;
+  Init: boolean;
+  RestartPolicy: RestartPolicy;
+  AutoRemove: boolean;
+  NetworkMode: 'none' | 'host';
+  Memory: number;
+  MemorySwap: number;
+  NanoCpus: number;
+  CpuShares: number;
+  CpusetCpus: string;
+  PidsLimit: number | null;
+  Devices: DeviceMapping[];
+  CapAdd: string[];
+  CapDrop: string[];
+  Privileged: boolean;
+  SecurityOpt: string[];
+  Ulimits: Ulimit[];
+  Sysctls: Record<string, string>;
+  LogConfig: LogConfig;
+}
+
+/** One container as the metadata store holds it. */
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  /** The image reference, or the rootfs directory for a container made with --rootfs. */
+  image: string;
+  rootfs: string;
+  created: string;
+  state: ContainerState;
+  /** The container's init in the host pid namespace (0 when not running). */
+  pid: number;
+  monitorPid: number;
+  /** Field 22 of /proc/<monitorPid>/stat when it started: detects a reused pid. */
+  monitorStart: string;
+  startedAt: string;
+  finishedAt: string;
+  exitCode: number;
+  oomKilled: boolean;
+  error: string;
+  restartCount: number;
+  /** False while a stopped container may still have a cgroup or a state directory to remove. */
+  cleaned: boolean;
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  spec: Spec;
+  /** The compiled seccomp program of the spec (compiled once at create; '' for none). */
+  seccompFile: string;
+}
+
+export interface VolumeRecord {
+  name: string;
+  driver: 'local';
+  mountpoint: string;
+  created: string;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+  anonymous: boolean;
+}
+
+export interface EngineEvent {
+  /** Monotonic sequence number in the store. */
+  seq: number;
+  /** Nanoseconds since the epoch. */
+  timeNano: bigint;
+  type: 'container' | 'volume';
+  action: string;
+  actorId: string;
+  attributes: Record<string, string>;
+}
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';

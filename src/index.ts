@@ -1,0 +1,209 @@
+// berth as a library: `import { Berth } from 'berth'`. The same operations as the CLI, with
+// typed options, Node streams for stdio, logs and events, and AbortSignal support. Like the
+// CLI it is daemonless: containers keep running (under their monitors) after the program ends.
+import { Readable, Writable } from 'node:stream';
+import { Engine, type EngineOptions, type ExecOptions, type ListOptions, type LogsOptions, type RemoveOptions, type StopOptions, type UpdateOptions } from './engine/engine.js';
+import { inspectContainer, inspectVolume, psRow } from './engine/inspect.js';
+import type { LogEntry } from './engine/logs.js';
+import type { CreateOptions } from './engine/options.js';
+import type { ContainerRecord, EngineEvent, VolumeRecord } from './engine/types.js';
+
+export type { CreateOptions, EngineOptions, ExecOptions, ListOptions, LogsOptions, RemoveOptions, StopOptions, UpdateOptions, LogEntry, ContainerRecord, EngineEvent, VolumeRecord };
+export { Engine } from './engine/engine.js';
+export { EngineError, isEngineError } from './engine/errors.js';
+
+export interface StdioOptions {
+  /** Fed to the container's stdin (implies `interactive`). */
+  stdin?: Readable | string | Buffer;
+  /** Where the container's stdout/stderr go (default: collected into the result). */
+  stdout?: Writable;
+  stderr?: Writable;
+}
+
+export interface RunOptions extends CreateOptions, StdioOptions {
+  /** Start and return at once (like `docker run -d`). */
+  detach?: boolean;
+  /** Aborting kills the container (SIGKILL). */
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  id: string;
+  name: string;
+  /** The container's exit status (undefined when detached). */
+  exitCode?: number;
+  /** Collected output when no stdout/stderr stream was given. */
+  stdout?: string;
+  stderr?: string;
+}
+
+export interface BerthExecOptions extends Omit<ExecOptions, 'stdio' | 'tty'>, StdioOptions {
+  signal?: AbortSignal;
+}
+
+function sink(w: Writable | undefined, chunks: Buffer[]): (d: Buffer) => void {
+  return w ? (d) => void w.write(d) : (d) => void chunks.push(d);
+}
+
+async function feed(stdin: Readable | string | Buffer, write: (b: Buffer) => void, end: () => void): Promise<void> {
+  if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) {
+    write(Buffer.from(stdin));
+    end();
+    return;
+  }
+  for await (const chunk of stdin) write(Buffer.from(chunk as Buffer));
+  end();
+}
+
+export class Berth {
+  readonly engine: Engine;
+
+  constructor(opts: EngineOptions = {}) {
+    this.engine = new Engine(opts);
+  }
+
+  /** Closes the metadata store (containers keep running). */
+  close(): void {
+    this.engine.close();
+  }
+
+  async create(o: CreateOptions): Promise<{ id: string; name: string }> {
+    const r = await this.engine.create(o);
+    return { id: r.id, name: r.name };
+  }
+
+  async start(id: string): Promise<void> {
+    await this.engine.start(id);
+  }
+
+  /** create + start; unless detached, waits and returns the exit status and output. */
+  async run(o: RunOptions): Promise<RunResult> {
+    const { detach, stdin, stdout, stderr, signal, ...create } = o;
+    signal?.throwIfAborted();
+    const rec = await this.engine.create({ ...create, ...(stdin !== undefined ? { interactive: true, stdinOnce: true } : {}) });
+    let started;
+    try {
+      started = await this.engine.start(rec.id, { attach: !detach });
+    } catch (e) {
+      if (create.autoRemove) await this.engine.remove(rec.id, { force: true, volumes: true }).catch(() => {});
+      throw e;
+    }
+    if (detach) return { id: rec.id, name: rec.name };
+    const a = started.attach!;
+    a.ref();
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    a.on('stdout', sink(stdout, out));
+    a.on('stderr', sink(stderr, err));
+    const onAbort = () => void this.engine.kill(rec.id, 'SIGKILL').catch(() => {});
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const exited = new Promise<number>((res) => {
+      a.once('exit', (c: number) => res(c));
+      a.once('close', () => res(a.exitStatus ?? -1));
+    });
+    if (stdin !== undefined) void feed(stdin, (b) => a.write(b), () => a.endStdin()).catch(() => {});
+    let code = await exited;
+    a.close();
+    signal?.removeEventListener('abort', onAbort);
+    const final = await this.engine.wait(rec.id).catch(() => code);
+    if (code < 0) code = final;
+    return { id: rec.id, name: rec.name, exitCode: code, ...(stdout ? {} : { stdout: Buffer.concat(out).toString() }), ...(stderr ? {} : { stderr: Buffer.concat(err).toString() }) };
+  }
+
+  stop(id: string, o?: StopOptions): Promise<ContainerRecord> {
+    return this.engine.stop(id, o);
+  }
+  kill(id: string, signal = 'SIGKILL'): Promise<ContainerRecord> {
+    return this.engine.kill(id, signal);
+  }
+  restart(id: string, o?: StopOptions): Promise<ContainerRecord> {
+    return this.engine.restart(id, o);
+  }
+  remove(id: string, o?: RemoveOptions): Promise<void> {
+    return this.engine.remove(id, o);
+  }
+  pause(id: string): void {
+    this.engine.pause(id);
+  }
+  unpause(id: string): void {
+    this.engine.unpause(id);
+  }
+  rename(id: string, name: string): void {
+    this.engine.rename(id, name);
+  }
+  update(id: string, u: UpdateOptions): void {
+    this.engine.update(id, u);
+  }
+
+  /** docker ps rows (ID, Names, Image, Status, State, ...). */
+  list(o: ListOptions = {}): Record<string, unknown>[] {
+    return this.engine.list(o).map((r) => psRow(r, true));
+  }
+
+  /** docker inspect's JSON for a container. */
+  inspect(id: string): Record<string, unknown> {
+    const c = this.engine.get(id);
+    return inspectContainer(c, this.engine.paths, this.engine.store.containerVolumes(c.id));
+  }
+
+  /** Waits until the container stops; returns its exit code. Aborting rejects. */
+  wait(id: string, o: { signal?: AbortSignal } = {}): Promise<number> {
+    return this.engine.wait(id, o);
+  }
+
+  /** The container's log as a stream of LogEntry objects (follow: until it stops or is aborted). */
+  logs(id: string, o: LogsOptions = {}): Readable {
+    return Readable.from(this.engine.logs(id, o), { objectMode: true });
+  }
+
+  /** Runs a command in a running container; resolves with its status (and output when collected). */
+  async exec(id: string, o: BerthExecOptions): Promise<{ exitCode: number; stdout?: string; stderr?: string }> {
+    const { stdin, stdout, stderr, signal, ...rest } = o;
+    const r = await this.engine.exec(id, { ...rest, stdio: [stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    if (o.detach) return { exitCode: 0 };
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    r.stdout?.on('data', sink(stdout, out));
+    r.stderr?.on('data', sink(stderr, err));
+    if (stdin !== undefined && r.stdin) void feed(stdin, (b) => r.stdin!.write(b), () => r.stdin!.end()).catch(() => {});
+    const onAbort = () => {
+      try {
+        process.kill(r.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const exitCode = await r.exit;
+    signal?.removeEventListener('abort', onAbort);
+    return { exitCode, ...(stdout ? {} : { stdout: Buffer.concat(out).toString() }), ...(stderr ? {} : { stderr: Buffer.concat(err).toString() }) };
+  }
+
+  top(id: string, psArgs?: string[]): { Titles: string[]; Processes: string[][] } {
+    return this.engine.top(id, psArgs);
+  }
+  stats(id: string): ReturnType<Engine['stats']> {
+    return this.engine.stats(id);
+  }
+
+  /** Engine events as a stream of EngineEvent objects, until aborted (or `until`). */
+  events(o: { since?: string; until?: string; signal?: AbortSignal } = {}): Readable {
+    return Readable.from(this.engine.events(o), { objectMode: true });
+  }
+
+  createVolume(o: { name?: string; labels?: Record<string, string> } = {}): Record<string, unknown> {
+    return inspectVolume(this.engine.createVolume(o));
+  }
+  listVolumes(filters?: Record<string, string[]>): Record<string, unknown>[] {
+    return this.engine.listVolumes(filters).map(inspectVolume);
+  }
+  inspectVolume(name: string): Record<string, unknown> {
+    return inspectVolume(this.engine.volume(name));
+  }
+  removeVolume(name: string, o?: { force?: boolean }): void {
+    this.engine.removeVolume(name, o);
+  }
+  pruneVolumes(o?: { all?: boolean }): { removed: string[]; bytes: number } {
+    return this.engine.pruneVolumes(o);
+  }
+}

@@ -14,7 +14,7 @@ const cflags = ['-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-D_GNU_SOUR
 // berth-monitor stays resident beside every container: linked statically (no relocated libc data
 // per process, ~40 KiB less each), and usable inside any rootfs as the tiny init of --init.
 const extra = { 'berth-monitor': ['-static', '-no-pie'] };
-for (const prog of ['berth-shim', 'berth-monitor']) {
+for (const prog of ['berth-shim', 'berth-monitor', 'berth-netlink']) {
   const src = join(root, 'native', `${prog}.c`);
   if (!existsSync(src)) continue;
   try {

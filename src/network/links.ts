@@ -1,0 +1,110 @@
+// Bridges and veth pairs, as netlink plans run by berth-netlink (one process per call).
+import { createHash } from 'node:crypto';
+import { parseCidr, parseIPv4, parseMac } from './cidr.js';
+import { setSysctl } from './host.js';
+import {
+  ADDR_INDEX_OFFSET, ROUTE_OIF_OFFSET, VETH_MASTER_OFFSET, Plan, closeQuiet, msgBridgePort, msgDefaultRoute, msgDelLink, msgLinkUp, msgLoopbackUp,
+  msgNewAddr, msgNewBridge, msgNewVeth, openNetns, runPlan,
+} from './netlink.js';
+
+export interface BridgeSpec {
+  name: string;
+  /** The gateway address, set on the bridge. */
+  gateway: string;
+  subnet: string;
+  mtu: number;
+  /** route_localnet=1, so 127.0.0.1-published ports can be DNAT'd onto the bridge. */
+  localnet: boolean;
+}
+
+export function bridgePlan(b: BridgeSpec): Plan {
+  const mac = createHash('sha256').update(b.name).digest().subarray(0, 6);
+  mac[0] = (mac[0]! & 0xfe) | 0x02; // unicast, locally administered: a fixed MAC does not flap as ports come and go
+  return new Plan()
+    .send(msgNewBridge(b.name, { mtu: b.mtu, mac }), `create bridge ${b.name}`)
+    .ifindex(b.name, ADDR_INDEX_OFFSET, `find bridge ${b.name}`)
+    .send(msgNewAddr(0, parseIPv4(b.gateway), parseCidr(b.subnet)), `add ${b.gateway}/${parseCidr(b.subnet).prefix} to ${b.name}`);
+}
+
+export async function createBridge(b: BridgeSpec): Promise<void> {
+  await runPlan(bridgePlan(b));
+  try {
+    if (b.localnet) setSysctl(`net.ipv4.conf.${b.name}.route_localnet`, '1');
+  } catch (e) {
+    await deleteLink(b.name).catch(() => {});
+    throw e;
+  }
+}
+
+export function deleteLink(name: string): Promise<void> {
+  return runPlan(new Plan().sendIgnoring(msgDelLink(name), 'ENODEV', `delete link ${name}`));
+}
+
+/** Deletes several links in one process (missing ones are fine). */
+export function deleteLinks(names: string[]): Promise<void> {
+  const p = new Plan();
+  for (const n of names) p.sendIgnoring(msgDelLink(n), 'ENODEV', `delete link ${n}`);
+  return p.steps.length ? runPlan(p) : Promise.resolve();
+}
+
+/** The host end's name: prefix + a hash of network and container (unique, stable, 15 chars). */
+export function vethName(prefix: string, networkId: string, containerId: string): string {
+  return prefix + createHash('sha256').update(`${networkId}/${containerId}`).digest('hex').slice(0, 15 - prefix.length);
+}
+
+export interface VethSpec {
+  bridge: string;
+  hostIf: string;
+  /** The name inside the container: eth0, eth1, ... */
+  ifname: string;
+  mac: string;
+  ip: string;
+  subnet: string;
+  mtu: number;
+  /** The default route's gateway (none for internal networks and for a second network). */
+  gateway?: string;
+  /** Bridge port isolation: no traffic to other isolated ports of the bridge. */
+  isolated: boolean;
+}
+
+/** NS_FD is the netns file as the executor's fd 3. */
+const NS_FD = 3;
+
+export function vethPlan(v: VethSpec): Plan {
+  const p = new Plan()
+    .ifindex(v.bridge, VETH_MASTER_OFFSET, `find bridge ${v.bridge}`)
+    .send(msgNewVeth(v.hostIf, v.ifname, { mtu: v.mtu, peerMac: parseMac(v.mac), peerNsFd: NS_FD }), `create veth ${v.hostIf} -> ${v.ifname}`);
+  if (v.isolated) p.send(msgBridgePort(v.hostIf, { isolated: true }), `isolate bridge port ${v.hostIf}`);
+  p.setns(NS_FD, 'enter the container netns')
+    .send(msgLoopbackUp(), 'set lo up')
+    .ifindex(v.ifname, ADDR_INDEX_OFFSET, `find ${v.ifname}`)
+    .send(msgNewAddr(0, parseIPv4(v.ip), parseCidr(v.subnet)), `add ${v.ip} to ${v.ifname}`)
+    .send(msgLinkUp(v.ifname), `set ${v.ifname} up`);
+  if (v.gateway) {
+    p.ifindex(v.ifname, ROUTE_OIF_OFFSET, `find ${v.ifname}`).send(msgDefaultRoute(parseIPv4(v.gateway)), `add default route via ${v.gateway}`);
+  }
+  return p;
+}
+
+/** Creates and configures the pair; on failure removes the host end (and with it the peer). */
+export async function createVeth(netnsPath: string, v: VethSpec): Promise<void> {
+  const fd = openNetns(netnsPath);
+  try {
+    await runPlan(vethPlan(v), [fd]);
+  } catch (e) {
+    await deleteLink(v.hostIf).catch(() => {});
+    throw e;
+  } finally {
+    closeQuiet(fd);
+  }
+}
+
+/** --network none: only loopback, up. */
+export async function loopbackOnly(netnsPath: string): Promise<void> {
+  const fd = openNetns(netnsPath);
+  try {
+    await runPlan(new Plan().setns(NS_FD, 'enter the container netns').send(msgLoopbackUp(), 'set lo up'), [fd]);
+  } finally {
+    closeQuiet(fd);
+  }
+}

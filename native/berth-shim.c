@@ -1363,11 +1363,15 @@ static void run_from_sealed_copy(char **argv)
 
 /* `berth-shim storage ...`: file-system helpers for src/storage (see berth-storage.c). */
 #include "berth-storage.c"
+/* `berth-shim devices-bpf ...`: cgroup v2 device programs for src/cgroups (see berth-devices.c). */
+#include "berth-devices.c"
 
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "storage"))
 		return storage_main(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "devices-bpf"))
+		return devices_main(argc - 2, argv + 2);
 	if (argc != 2) {
 		fprintf(stderr, "berth-shim: internal helper of berth; not meant to be run by hand\n");
 		return 2;

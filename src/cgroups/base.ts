@@ -1,18 +1,23 @@
 // What the three backends share: the create/update flow (validate, decide support, create,
 // apply, roll back on failure) and warnings.
-import type { LinuxResources } from '../spec/types.js';
+import type { LinuxDeviceCgroup, LinuxResources } from '../spec/types.js';
+import { shimDeviceProgramLoader, type DeviceProgramLoader } from './devbpf.js';
 import { CgroupError, type WarningSink } from './errors.js';
 import type { Host } from './host.js';
 import type { HostFs } from './hostfs.js';
 import type { BerthCgroupManager, CgroupLayout, CgroupMountPlan, CgroupStats } from './manager.js';
 import { checkSupport, type Support } from './support.js';
+import { compileDeviceRules } from './v2/device-bpf.js';
 import { validateResources } from './validate.js';
 
 export interface BackendOptions {
   fs: HostFs;
   host: Host;
   onWarning?: WarningSink;
-  v2Devices?: 'error' | 'warn';
+  /** Attaches cgroup v2 device programs (default: berth-shim devices-bpf). */
+  devicePrograms?: DeviceProgramLoader;
+  /** hybrid: also enforce device rules with an eBPF program on the unified-hierarchy cgroup. */
+  hybridDeviceBpf?: boolean;
 }
 
 export abstract class BaseManager implements BerthCgroupManager {
@@ -26,6 +31,13 @@ export abstract class BaseManager implements BerthCgroupManager {
   constructor(protected readonly opts: BackendOptions) {
     this.fs = opts.fs;
     this.host = opts.host;
+  }
+
+  /** Attach (or, for rules allowing everything, remove) the device program of a v2 directory. */
+  protected applyDeviceProgram(dir: string, rules: LinuxDeviceCgroup[], update: boolean): void {
+    const prog = compileDeviceRules(rules);
+    if (prog.allowsAll && !update) return;
+    (this.opts.devicePrograms ?? shimDeviceProgramLoader)(this.fs.real(dir), prog.allowsAll ? null : prog.code);
   }
 
   protected readonly warn = (message: string): void => {

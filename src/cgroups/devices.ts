@@ -94,6 +94,22 @@ export function emulate(rules: DeviceRule[], start?: DeviceState): DeviceState {
 }
 
 /**
+ * Whether a cgroup in `state` lets a task use device `type` major:minor with every access of
+ * `access` ("rwm" subset), as the kernel's devcgroup_legacy_check_permission decides: default
+ * deny needs one exception that matches the device and holds all of `access`; default allow
+ * denies when one matching exception holds any of it. Exceptions may have "*" numbers.
+ */
+export function deviceAllowed(state: DeviceState, type: 'c' | 'b', major: number, minor: number, access: string): boolean {
+  for (const [key, acc] of state.exceptions) {
+    const [t, mm] = key.split(' ') as [string, string];
+    const [ma, mi] = mm.split(':') as [string, string];
+    if (t !== type || (ma !== '*' && Number(ma) !== major) || (mi !== '*' && Number(mi) !== minor)) continue;
+    if (state.defaultAllow ? [...access].some((c) => acc.includes(c)) : [...access].every((c) => acc.includes(c))) return !state.defaultAllow;
+  }
+  return state.defaultAllow;
+}
+
+/**
  * devices.list as a state. The kernel lists "a *:* rwm" for a default-allow cgroup and hides its
  * deny exceptions, so such a state is returned with `known: false`.
  */

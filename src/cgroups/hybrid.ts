@@ -2,7 +2,9 @@
 // mount (/sys/fs/cgroup/unified) for what v2 does better even without controllers:
 // cgroup.kill, cgroup.freeze + cgroup.events, PSI. Controllers that live only in the v2
 // hierarchy (on this host: hugetlb) are used there. If the v2 directory cannot be created and
-// nothing needs it, this degrades to v1 (kill by pids, v1 freezer) with a warning.
+// nothing needs it, this degrades to v1 (kill by pids, v1 freezer) with a warning. On request
+// (hybridDeviceBpf) the device rules are enforced twice: by the v1 devices controller and by an
+// eBPF device program on the unified-hierarchy cgroup, which the kernel also runs.
 import type { LinuxResources } from '../spec/types.js';
 import type { BackendOptions } from './base.js';
 import { isSigkill } from './base.js';
@@ -70,12 +72,17 @@ export class HybridManager extends V1Manager {
     try {
       this.enableChain(need, true);
     } catch (e) {
-      if (need.size > 0) {
+      if (need.size > 0 || this.wantsDeviceBpf(r)) {
         super.rollback();
         throw e;
       }
       this.warn(`cannot create ${this.fs.real(this.u.dir)} in the cgroup v2 hierarchy (${(e as Error).message}); kill and freeze use cgroup v1, and there is no pressure information`);
     }
+  }
+
+  /** hybridDeviceBpf: the device rules are also enforced by an eBPF program on the unified cgroup. */
+  private wantsDeviceBpf(r: LinuxResources): boolean {
+    return !!this.opts.hybridDeviceBpf && r.devices !== undefined;
   }
 
   protected override rollback(): void {
@@ -96,6 +103,10 @@ export class HybridManager extends V1Manager {
       if (!this.ready()) throw new CgroupError(`${this.fs.real(this.u.dir)} does not exist`, 'linux.resources.unified');
       if (update) this.enableChain(this.unifiedNeeds({ unified: r.unified }), false);
       applyUnified({ fs: this.fs, dir: this.u.dir, warn: this.warn, update }, r.unified);
+    }
+    if (this.wantsDeviceBpf(r)) {
+      if (!this.ready()) throw new CgroupError(`${this.fs.real(this.u.dir)} does not exist, so no eBPF device program can be attached (hybridDeviceBpf)`, 'linux.resources.devices');
+      this.applyDeviceProgram(this.u.dir, r.devices!, update);
     }
   }
 

@@ -5,7 +5,8 @@
 //   cg.create(spec.linux?.resources);   // then the shim writes the init pid into cg.procsFiles()
 //
 // Host detection (mountinfo, own cgroups, root cpuset, huge page sizes) runs once per process;
-// only node:fs is imported.
+// only node:fs is imported (and node:child_process, to run berth-shim for v2 device programs).
+import type { DeviceProgramLoader } from './devbpf.js';
 import { CgroupError, type WarningSink } from './errors.js';
 import { hostFor } from './host.js';
 import { HostFs } from './hostfs.js';
@@ -24,8 +25,16 @@ export interface OpenCgroupOptions {
   systemd?: boolean;
   /** Receives warnings about settings accepted but not (fully) enforced. */
   onWarning?: WarningSink;
-  /** Device rules on cgroup v2 need an eBPF program berth does not load yet: 'error' (default) or 'warn'. */
-  v2Devices?: 'error' | 'warn';
+  /**
+   * Attaches the eBPF device programs that enforce device rules on cgroup v2 (default: run
+   * `berth-shim devices-bpf`; tests of a fake cgroupfs pass their own).
+   */
+  devicePrograms?: DeviceProgramLoader;
+  /**
+   * hybrid: also attach the device program to the container's unified-hierarchy cgroup (the
+   * kernel runs it in addition to the v1 devices controller). Default false.
+   */
+  hybridDeviceBpf?: boolean;
 }
 
 export function openCgroupManager(cgroupsPath: string | undefined, containerId: string, opts: OpenCgroupOptions = {}): BerthCgroupManager {
@@ -36,7 +45,7 @@ export function openCgroupManager(cgroupsPath: string | undefined, containerId: 
     throw new CgroupError('the systemd cgroup driver is not implemented in berth yet; use the cgroupfs driver (no --systemd-cgroup)', 'linux.cgroupsPath');
   }
   const p = parseCgroupsPath(cgroupsPath, containerId);
-  const o = { fs, host, onWarning: opts.onWarning, v2Devices: opts.v2Devices };
+  const o = { fs, host, onWarning: opts.onWarning, devicePrograms: opts.devicePrograms, hybridDeviceBpf: opts.hybridDeviceBpf };
   switch (host.cgroups.layout) {
     case 'v2':
       return new V2Manager(o, p);
@@ -56,6 +65,8 @@ export type { BerthCgroupManager, CgroupLayout, CgroupManager, CgroupMountPlan, 
 export { CgroupError, isCgroupError, type WarningSink } from './errors.js';
 export { oomEvents, type OomEvent, type OomWatch } from './oom.js';
 export { DEFAULT_DEVICE_RULES, withDefaultDeviceRules } from './devices.js';
+export { compileDeviceRules, type DeviceProgram } from './v2/device-bpf.js';
+export { shimDeviceProgramLoader, type DeviceProgramLoader } from './devbpf.js';
 export { sharesToWeight, blkioWeightToIoWeight } from './convert.js';
 export { clearHostCache } from './host.js';
 export { HostFs } from './hostfs.js';

@@ -41,9 +41,10 @@
 // hugepageLimits           | hugetlb.<size>.limit_in_bytes; on hybrid     | hugetlb.<size>.max
 //                          | without v1 hugetlb: hugetlb.<size>.max in the|
 //                          | unified hierarchy (this host)                |
-// devices                  | devices.deny "a", then devices.allow/deny    | ERROR unless the rules allow everything
-//                          | per rule (minimal diff on update)            | (needs an eBPF device program, not done
-//                          |                                              | yet); v2Devices: 'warn' makes it WARN
+// devices                  | devices.deny "a", then devices.allow/deny    | an eBPF device program attached to the
+//                          | per rule (minimal diff on update); hybrid    | cgroup (berth-shim devices-bpf; v1
+//                          | with hybridDeviceBpf: also the v2 program    | semantics; update: new one attached,
+//                          | on the unified-hierarchy cgroup              | then the old one detached)
 // network.classID          | net_cls.classid; ERROR if not mounted (here) | ERROR (no net_cls on v2)
 // network.priorities       | net_prio.ifpriomap; ERROR if not mounted     | ERROR (no net_prio on v2)
 // rdma                     | rdma.max; ERROR if not mounted (here)        | rdma.max
@@ -51,7 +52,6 @@
 //                          | the unified hierarchy's controllers (here:   | (file)
 //                          | hugetlb)                                     |
 import type { LinuxResources } from '../spec/types.js';
-import { emulate, normalizeDeviceRules } from './devices.js';
 import { CgroupError, type WarningSink } from './errors.js';
 import type { CgroupLayout } from './manager.js';
 
@@ -63,8 +63,6 @@ export interface Support {
   controllers: ReadonlySet<string>;
   /** hybrid: controllers of the unified hierarchy; empty otherwise. */
   unifiedControllers: ReadonlySet<string>;
-  /** What to do with device rules on v2 (default 'error'). */
-  v2Devices?: 'error' | 'warn';
 }
 
 const set = (v: number | undefined): boolean => v !== undefined && v !== 0;
@@ -145,14 +143,6 @@ export function checkSupport(r: LinuxResources, s: Support, warn: WarningSink): 
     }
     if (r.network?.classID !== undefined) fail(`${R}.network.classID`, 'cgroup v2 has no net_cls controller; classify traffic with an eBPF or nftables cgroup match instead');
     if (r.network?.priorities?.length) fail(`${R}.network.priorities`, 'cgroup v2 has no net_prio controller');
-    if (r.devices) {
-      const target = emulate(normalizeDeviceRules(r.devices));
-      if (!target.defaultAllow || target.exceptions.size > 0) {
-        const msg = 'device rules need an eBPF device program on cgroup v2, which berth does not load yet';
-        if (s.v2Devices === 'warn') warn(`${R}.devices: ${msg}; NOT enforced: the container can use any device node it can open or create`);
-        else fail(`${R}.devices`, `${msg}; remove the rules or run with v2Devices: 'warn'`);
-      }
-    }
   } else {
     if (r.unified && Object.keys(r.unified).length) {
       if (s.layout === 'v1') fail(`${R}.unified`, 'this host has no cgroup v2 hierarchy; unified settings need cgroup v2');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { buildFakeHost, type FakeCgroupFs, type FakeHostSpec } from '../../src/cgroups/fake.js';
-import { openCgroupManager, withDefaultDeviceRules, type BerthCgroupManager } from '../../src/cgroups/index.js';
+import { compileDeviceRules, openCgroupManager, withDefaultDeviceRules, type BerthCgroupManager } from '../../src/cgroups/index.js';
 
 const MiB = 1024 * 1024;
 const CG = '/sys/fs/cgroup';
@@ -208,6 +208,21 @@ describe('hybrid backend (fake cgroupfs)', () => {
     m.destroy();
     assert.ok(!existsSync(`${root}${U}/berth`));
     assert.ok(!existsSync(`${root}${CG}/memory/berth`));
+  });
+
+  it('also attaches the eBPF device program to the unified directory on request (hybridDeviceBpf)', () => {
+    fs = buildFakeHost(root, { layout: 'hybrid', v2Controllers: ['hugetlb'] });
+    const calls: [string, Buffer | null][] = [];
+    const devicePrograms = (dir: string, code: Buffer | null): void => void calls.push([dir, code]);
+    const rules = withDefaultDeviceRules([{ allow: false, access: 'rwm' }]);
+    openCgroupManager('/berth/a', 'a', { fs, devicePrograms }).create({ devices: rules });
+    assert.equal(calls.length, 0, 'not by default: v1 enforces the rules');
+    const m = openCgroupManager('/berth/b', 'b', { fs, devicePrograms, hybridDeviceBpf: true });
+    m.create({ devices: rules });
+    assert.deepEqual(calls.map(([d, c]) => [d, c?.length]), [[`${root}${CG}/unified/berth/b`, compileDeviceRules(rules).code.length]]);
+    assert.ok(read(`${CG}/devices/berth/b/devices.list`).includes('c 1:3 rwm'), 'and v1 as before');
+    m.update({ devices: [{ allow: true, access: 'rwm' }] });
+    assert.deepEqual(calls[1], [`${root}${CG}/unified/berth/b`, null]);
   });
 
   it('only allows unified keys of the unified hierarchy', () => {

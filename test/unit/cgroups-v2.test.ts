@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { buildFakeHost, type FakeCgroupFs, type FakeHostSpec } from '../../src/cgroups/fake.js';
-import { openCgroupManager, type BerthCgroupManager } from '../../src/cgroups/index.js';
+import { compileDeviceRules, openCgroupManager, type BerthCgroupManager, type DeviceProgramLoader } from '../../src/cgroups/index.js';
 import { CgroupError } from '../../src/cgroups/errors.js';
 
 const MiB = 1024 * 1024;
@@ -16,8 +16,8 @@ function setup(spec: Partial<FakeHostSpec> = {}): void {
   fs = buildFakeHost(root, { layout: 'v2', v2Controllers: ['cpuset', 'cpu', 'io', 'memory', 'hugetlb', 'pids', 'rdma'], cpus: '0-3', ...spec });
 }
 const read = (p: string): string => readFileSync(root + p, 'utf8').trim();
-const open = (path: string | undefined, opts: { warnings?: string[]; v2Devices?: 'error' | 'warn' } = {}): BerthCgroupManager =>
-  openCgroupManager(path, 'c1', { fs, onWarning: (m) => opts.warnings?.push(m), v2Devices: opts.v2Devices });
+const open = (path: string | undefined, opts: { warnings?: string[]; devicePrograms?: DeviceProgramLoader } = {}): BerthCgroupManager =>
+  openCgroupManager(path, 'c1', { fs, onWarning: (m) => opts.warnings?.push(m), devicePrograms: opts.devicePrograms ?? (() => assert.fail('no device program expected')) });
 
 describe('cgroup v2 backend (fake cgroupfs)', () => {
   beforeEach(() => {
@@ -210,14 +210,31 @@ describe('cgroup v2 backend (fake cgroupfs)', () => {
     assert.deepEqual(m.mountPlan('/sys/fs/cgroup', true), { tmpfs: null, binds: [], mounts: [{ destination: '/sys/fs/cgroup', fstype: 'cgroup2', data: '' }] });
   });
 
-  it('refuses device rules (no eBPF program yet) unless told to warn', () => {
+  it('enforces device rules with an eBPF program: attached on create, replaced or removed on update', () => {
     setup();
     const rules = [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }];
-    assert.throws(() => open('/d').create({ devices: rules }), /linux\.resources\.devices: device rules need an eBPF device program/);
+    const calls: [string, Buffer | null][] = [];
+    const m = open('/d', { devicePrograms: (dir, code) => void calls.push([dir, code]) });
+    m.create({ devices: rules });
+    assert.deepEqual(calls, [[`${root}${CG}/d`, compileDeviceRules(rules).code]]);
+    m.update({ devices: [{ allow: false, access: 'rwm' }] });
+    assert.deepEqual(calls[1], [`${root}${CG}/d`, compileDeviceRules([{ allow: false, access: 'rwm' }]).code]);
+    m.update({ devices: [{ allow: true, access: 'rwm' }] });
+    assert.deepEqual(calls[2], [`${root}${CG}/d`, null]);
+    // allow-all on create: no program at all
+    open('/e').create({ devices: [{ allow: true, access: 'rwm' }] });
+    assert.equal(calls.length, 3);
+  });
+
+  it('rolls back the cgroup when the device program cannot be attached', () => {
+    setup();
+    const m = open('/d', {
+      devicePrograms: () => {
+        throw new CgroupError('no bpf', 'linux.resources.devices');
+      },
+    });
+    assert.throws(() => m.create({ devices: [{ allow: false, access: 'rwm' }] }), /linux\.resources\.devices: no bpf/);
     assert.ok(!existsSync(`${root}${CG}/d`));
-    const warnings: string[] = [];
-    open('/d', { warnings, v2Devices: 'warn' }).create({ devices: rules });
-    assert.match(warnings[0]!, /NOT enforced/);
   });
 
   it('reports the systemd driver clearly', () => {

@@ -115,12 +115,9 @@ describe('checkSupport', () => {
     assert.throws(() => checkSupport({ network: { priorities: [{ name: 'eth0', priority: 1 }] } }, v2, noWarn), /net_prio/);
   });
 
-  it('errors for device rules on v2 unless told to warn, and allows allow-all', () => {
+  it('accepts device rules on v2 (enforced by an eBPF device program) without warnings', () => {
     const rules = [{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }];
-    assert.throws(() => checkSupport({ devices: rules }, v2, noWarn), /linux\.resources\.devices: device rules need an eBPF/);
-    const w: string[] = [];
-    checkSupport({ devices: rules }, { ...v2, v2Devices: 'warn' }, (m) => w.push(m));
-    assert.match(w[0]!, /NOT enforced/);
+    checkSupport({ devices: rules }, v2, noWarn);
     checkSupport({ devices: [{ allow: true, access: 'rwm' }] }, v2, noWarn);
   });
 

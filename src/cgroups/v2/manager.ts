@@ -68,7 +68,7 @@ export class V2Manager extends BaseManager {
   }
 
   protected support(): Support {
-    return { layout: 'v2', controllers: this.host.unifiedControllers(), unifiedControllers: new Set(), v2Devices: this.opts.v2Devices };
+    return { layout: 'v2', controllers: this.host.unifiedControllers(), unifiedControllers: new Set() };
   }
 
   private wanted(r: LinuxResources): Set<string> {
@@ -118,6 +118,7 @@ export class V2Manager extends BaseManager {
     if (r.rdma) applyRdma(ctx, r.rdma);
     if (r.cpu) applyCpusetV2(ctx, r.cpu);
     if (r.unified) applyUnified(ctx, r.unified);
+    if (r.devices) this.applyDeviceProgram(this.dir, r.devices, update);
   }
 
   procsFiles(): string[] {

@@ -28,6 +28,8 @@ import { runShim, type ShimRun, type Stdio } from './shim.js';
 import { buildSpec, resolveUser, resourcesOf, DEFAULT_PATH } from './spec.js';
 import { isLive, type ContainerState } from './state.js';
 import { Store } from './store/db.js';
+import { ANN_IMAGE_ID, ANN_SNAPSHOT, EngineImages, HOST_IMAGE, imageName, mergeImageSettings } from './images.js';
+import { parseReference } from '../image/reference.js';
 import { nowNano, parseSince, rfc3339Nano } from './time.js';
 import type { ContainerRecord, EngineEvent, HostConfig, RestartPolicy, VolumeRecord } from './types.js';
 import { ZERO_TIME } from './types.js';
@@ -48,6 +50,10 @@ export interface EngineOptions {
    * reconcile only.
    */
   exitCommand?: ((id: string) => string[]) | null;
+  /** Pull progress events (the CLI renders them on stderr like docker). */
+  pullProgress?: import('../image/registry/progress.js').ProgressCallback;
+  /** docker's pull messages around a run ("Unable to find image ... locally"). */
+  pullLog?: (line: string) => void;
 }
 
 export interface StartOptions {
@@ -123,6 +129,8 @@ export class Engine {
   private storeHandle: Store | undefined;
   /** Exit codes of containers auto-removed by this engine (wait reports them). */
   private removedExit = new Map<string, number>();
+  private imagesHandle: EngineImages | undefined;
+  private pendingRemovals = new Set<Promise<void>>();
 
   constructor(readonly opts: EngineOptions = {}) {
     this.paths = new Paths(opts.root ?? process.env.BERTH_ROOT ?? DEFAULT_ROOT, opts.stateRoot ?? process.env.BERTH_STATE_ROOT ?? DEFAULT_STATE_ROOT);
@@ -304,21 +312,112 @@ export class Engine {
 
   // ---------------------------------------------------------------- create
 
+  /** Images, layers and snapshots under the root (opened on first use). */
+  get images(): EngineImages {
+    this.imagesHandle ??= new EngineImages(this.paths.root, (imageId) => {
+      const c = this.store.list().find((r) => r.spec.annotations?.[ANN_IMAGE_ID] === imageId);
+      return c ? shortId(c.id) : undefined;
+    });
+    return this.imagesHandle;
+  }
+
+  /** Pulls an image (progress to opts.pullProgress). */
+  async pull(ref: string, o: { platform?: string } = {}): Promise<{ name: string; status: string; digest: string }> {
+    const { pull } = await import('../image/registry/pull.js');
+    const im = this.images;
+    const r = await pull(ref, { content: im.content, images: im.images }, { ...(this.opts.pullProgress ? { onProgress: this.opts.pullProgress } : {}), ...(o.platform ? { platform: o.platform } : {}) });
+    return { name: r.name, status: r.status, digest: r.digest };
+  }
+
+  /** Waits until a removed container's writable layer is gone (removed by another process, or here). */
+  private async settleSnapshot(id: string): Promise<void> {
+    await this.flush();
+    const snap = this.images.snapshotter;
+    for (let i = 0; i < 300 && snap.containers().includes(id); i++) await sleep(10);
+    if (snap.containers().includes(id)) await snap.removeContainer(id).catch((e: Error) => this.warn(`cannot remove the root filesystem of ${shortId(id)}: ${e.message}`));
+  }
+
+  /** Waits for snapshot removals started by synchronous paths (auto-remove on reconcile). */
+  async flush(): Promise<void> {
+    while (this.pendingRemovals.size) await Promise.allSettled([...this.pendingRemovals]);
+  }
+
   async create(o: CreateOptions): Promise<ContainerRecord> {
     const n = normalizeCreate(o);
-    if (!n.rootfs) {
-      throw notFound(`Unable to find image '${n.image}' locally: berth cannot pull or store images yet; run a root filesystem directory with --rootfs DIR`);
+    if (n.name && this.store.byName(n.name)) throw conflictName(n.name, this.store.byName(n.name)!.id);
+    let sizeLimit = 0;
+    for (const so of o.storageOpt ?? []) {
+      const m = /^size=(.+)$/.exec(so);
+      if (!m) throw invalid(`invalid storage option ${JSON.stringify(so)}: berth supports size=SIZE`);
+      try {
+        sizeLimit = parseSize(m[1]!);
+      } catch (e) {
+        throw invalid(`invalid storage option ${JSON.stringify(so)}: ${(e as Error).message}`);
+      }
     }
+    if (sizeLimit && n.rootfs) throw invalid('--storage-opt size= needs an image (a --rootfs directory has no writable layer)');
+    if (!n.rootfs) return this.createFromImage(o, n, sizeLimit);
+    return this.createIn(n, n.rootfs);
+  }
+
+  private async createFromImage(o: CreateOptions, n: ReturnType<typeof normalizeCreate>, sizeLimit: number): Promise<ContainerRecord> {
+    const ref = n.image;
+    const im = this.images;
+    let rec = o.pull === 'always' || ref === HOST_IMAGE ? undefined : im.find(ref);
+    if (!rec && ref !== HOST_IMAGE) {
+      if (o.pull === 'never') throw notFound(`No such image: ${imageName(ref)}`);
+      try {
+        parseReference(ref);
+      } catch (e) {
+        throw invalid(`invalid reference format: ${(e as Error).message}`);
+      }
+      if (o.pull !== 'always') this.opts.pullLog?.(`Unable to find image '${imageName(ref)}' locally\n`);
+      try {
+        const r = await this.pull(ref);
+        this.opts.pullLog?.(`${r.status}\n`);
+      } catch (e) {
+        throw notFound((e as Error).message);
+      }
+      rec = im.find(ref);
+      if (!rec) throw notFound(`No such image: ${imageName(ref)}`);
+    }
+    let img;
+    try {
+      img = await im.prepare(ref, rec);
+    } catch (e) {
+      if (e instanceof EngineError) throw e;
+      throw new EngineError('system', `${imageName(ref)}: ${(e as Error).message}`);
+    }
+    n.config = mergeImageSettings(n.config, img.settings, { entrypoint: o.entrypoint !== undefined, stopSignal: o.stopSignal !== undefined });
+    n.config.Image = imageName(ref);
+    const id = newId();
+    const snap = im.snapshotter;
+    let mount;
+    try {
+      mount = await snap.prepareContainer(id, img.chainIds, sizeLimit ? { sizeLimit } : {});
+    } catch (e) {
+      await snap.removeContainer(id).catch(() => {});
+      throw new EngineError('system', `cannot prepare the root filesystem: ${(e as Error).message}`);
+    }
+    try {
+      return await this.createIn({ ...n, image: imageName(ref) }, mount.path, id, { [ANN_IMAGE_ID]: img.id, [ANN_SNAPSHOT]: snap.kind });
+    } catch (e) {
+      await snap.removeContainer(id).catch(() => {});
+      throw e;
+    }
+  }
+
+  private async createIn(n: ReturnType<typeof normalizeCreate>, rootfsDir: string, givenId?: string, annotations?: Record<string, string>): Promise<ContainerRecord> {
     let st;
     try {
-      st = statSync(n.rootfs);
+      st = statSync(rootfsDir);
     } catch {
-      throw notFound(`rootfs ${n.rootfs}: no such directory`);
+      throw notFound(`rootfs ${rootfsDir}: no such directory`);
     }
-    if (!st.isDirectory()) throw invalid(`rootfs ${n.rootfs}: not a directory`);
-    const rootfs = n.rootfs;
+    if (!st.isDirectory()) throw invalid(`rootfs ${rootfsDir}: not a directory`);
+    const rootfs = rootfsDir;
     if (n.name && this.store.byName(n.name)) throw conflictName(n.name, this.store.byName(n.name)!.id);
-    const id = newId();
+    const id = givenId ?? newId();
     // volumes first: the spec binds their directories
     const volumeSources = new Map<string, string>();
     const links: { volume: string; destination: string; anonymous: boolean }[] = [];
@@ -337,6 +436,7 @@ export class Engine {
       id, config: n.config, hostConfig: n.hostConfig, rootfs, volumeSources, initBinary: MONITOR_PATH, cgroupNs: isCgroup2UnifiedMode(),
       hostsPath: this.paths.hostsPath(id), hostnamePath: this.paths.hostnamePath(id), resolvConfPath: this.paths.resolvConfPath(id),
     });
+    if (annotations) spec.annotations = { ...(spec.annotations ?? {}), ...annotations };
     try {
       validateSpec(JSON.parse(JSON.stringify(spec)));
     } catch (e) {
@@ -421,6 +521,7 @@ export class Engine {
     rmTree(stateDir);
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     this.writeContainerFiles(rec);
+    if (rec.spec.annotations?.[ANN_SNAPSHOT]) await this.images.snapshotter.mountContainer(rec.id); // again after a reboot
     const spec: Spec = JSON.parse(JSON.stringify(rec.spec));
     let mgr: BerthCgroupManager | undefined;
     try {
@@ -622,7 +723,11 @@ export class Engine {
     let rec = this.refresh(first);
     const restarts = rec?.restartCount ?? 0;
     for (let i = 0; ; i++) {
-      if (!rec) return this.removedExit.get(id) ?? 0; // auto-removed on the way down
+      if (!rec) {
+        // auto-removed on the way down, maybe by the monitor's cleanup: its root file system too
+        if (first.spec.annotations?.[ANN_SNAPSHOT]) await this.settleSnapshot(id);
+        return this.removedExit.get(id) ?? 0;
+      }
       if (!isLive(rec.state)) return rec.exitCode;
       if (rec.state === 'restarting' || rec.restartCount !== restarts) return readExitFile(this.paths.stateDir(id))?.status ?? rec.exitCode;
       if (o.signal?.aborted) throw new EngineError('system', 'wait aborted');
@@ -647,6 +752,7 @@ export class Engine {
     if (!rec.cleaned) this.cleanup(rec);
     const still = this.store.get(rec.id);
     if (still) this.removeRecord(still, !!o.volumes);
+    await this.flush();
   }
 
   private removeRecord(rec: ContainerRecord, anonymousVolumes: boolean): void {
@@ -656,6 +762,11 @@ export class Engine {
     this.event(rec, 'destroy');
     rmTree(this.paths.containerDir(rec.id));
     rmTree(this.paths.stateDir(rec.id));
+    if (rec.spec.annotations?.[ANN_SNAPSHOT]) {
+      const p: Promise<void> = this.images.snapshotter.removeContainer(rec.id).catch((e: Error) => this.warn(`cannot remove the root filesystem of ${shortId(rec.id)}: ${e.message}`));
+      this.pendingRemovals.add(p);
+      void p.finally(() => this.pendingRemovals.delete(p));
+    }
     if (anonymousVolumes) {
       for (const v of vols) {
         const vol = this.store.volume(v.volume);

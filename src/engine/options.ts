@@ -60,6 +60,10 @@ export interface CreateOptions {
   stopTimeout?: number;
   logDriver?: 'json-file' | 'cri' | 'none';
   logOpts?: Record<string, string>;
+  /** --storage-opt: "size=16m" (the cap on the container's writable layer; images only). */
+  storageOpt?: string[];
+  /** When to pull the image: missing (default, as docker), never, always. */
+  pull?: 'missing' | 'never' | 'always';
 }
 
 export interface NormalizedCreate {

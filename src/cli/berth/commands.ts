@@ -9,6 +9,7 @@ import { isLive } from '../../engine/state.js';
 import { parseEnvFile, parseKeyValues } from '../../engine/units.js';
 import { bytesSize, formatRows, humanSize, template } from './format.js';
 import { UsageError, type FlagDef, type Flags } from './flags.js';
+import { IMAGE_VERBS } from './image-commands.js';
 
 export interface Ctx {
   engine(): Engine;
@@ -77,6 +78,8 @@ const CREATE_FLAGS: FlagDef[] = [
   { name: 'rootfs', kind: 'string', value: 'DIR', help: 'Run a root filesystem directory in place instead of an image (then no IMAGE argument)' },
   { name: 'security-opt', kind: 'list', help: 'Security Options (seccomp=PROFILE|unconfined, no-new-privileges)' },
   { name: 'stop-signal', kind: 'string', help: 'Signal to stop the container' },
+  { name: 'storage-opt', kind: 'list', help: 'Storage driver options for the container (size=SIZE)' },
+  { name: 'pull', kind: 'string', help: 'Pull image before running ("always", "missing", "never")', default: '"missing"' },
   { name: 'stop-timeout', kind: 'int', help: 'Timeout (in seconds) to stop a container' },
   { name: 'sysctl', kind: 'list', value: 'map', help: 'Sysctl options' },
   { name: 'tmpfs', kind: 'list', help: 'Mount a tmpfs directory' },
@@ -157,7 +160,10 @@ function createOptions(f: Flags, args: string[]): CreateOptions {
     ...(f['stop-timeout'] !== undefined ? { stopTimeout: f['stop-timeout'] as number } : {}),
     ...(str(f, 'log-driver') !== undefined ? { logDriver: str(f, 'log-driver') as 'json-file' } : {}),
     logOpts,
+    storageOpt: list(f, 'storage-opt'),
+    ...(str(f, 'pull') !== undefined ? { pull: str(f, 'pull') as 'missing' } : {}),
   };
+  if (o.pull && !['missing', 'never', 'always'].includes(o.pull)) throw new UsageError(`invalid pull option: '${o.pull}': must be one of "always", "missing" or "never"`);
   return o;
 }
 
@@ -729,6 +735,7 @@ export const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
+  ...IMAGE_VERBS,
 };
 
 function printInspect(ctx: Ctx, objs: unknown[], format: string | undefined, status: number): number {

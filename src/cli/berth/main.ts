@@ -2,9 +2,11 @@
 // berth's own errors (bad flags, a name in use, a missing rootfs), 126/127 when the container's
 // command cannot be run / found, else the container's status; other verbs exit 1 on failure.
 import { COMMANDS, startFailureCode, SYSTEM_COMMANDS, VOLUME_COMMANDS, type Command, type Ctx } from './commands.js';
+import { IMAGE_COMMANDS } from './image-commands.js';
 import { flagHelp, parseArgs, UsageError, type FlagDef } from './flags.js';
 import { Engine } from '../../engine/engine.js';
 import { EngineError } from '../../engine/errors.js';
+import { ProgressRenderer } from '../../image/registry/progress.js';
 
 export const VERSION = '0.1.0';
 
@@ -32,6 +34,7 @@ ${cmds}
 
 Management Commands:
   container  Manage containers (berth container ls|run|rm|...)
+  image      Manage images (ls, inspect, history, tag, rm, prune, pull, push, load, save, import)
   volume     Manage volumes (create, ls, inspect, rm, prune)
   system     Manage berth (events)
 
@@ -67,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
   let cmdName = '';
   let cmd: Command | undefined;
   let engine: Engine | undefined;
+  let progress: ProgressRenderer | undefined;
   try {
     // global flags, up to the command
     let i = 0;
@@ -97,8 +101,8 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       path = rest[0]!;
-    } else if (path === 'volume' || path === 'system') {
-      table = path === 'volume' ? VOLUME_COMMANDS : SYSTEM_COMMANDS;
+    } else if (path === 'volume' || path === 'system' || path === 'image') {
+      table = path === 'volume' ? VOLUME_COMMANDS : path === 'image' ? IMAGE_COMMANDS : SYSTEM_COMMANDS;
       const group = path;
       rest = rest.slice(1);
       if (!rest.length || rest[0] === '--help') {
@@ -106,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       path = `${group} ${rest[0]}`;
-      rest = [(group === 'volume' ? VOLUME_ALIASES[rest[0]!] : undefined) ?? rest[0]!, ...rest.slice(1)];
+      rest = [(group !== 'system' ? VOLUME_ALIASES[rest[0]!] : undefined) ?? rest[0]!, ...rest.slice(1)];
     }
     const sub = rest[0]!;
     cmdName = path;
@@ -136,7 +140,13 @@ export async function main(argv: string[]): Promise<number> {
       engine: () => {
         if (!engine) {
           // the store (better-sqlite3) opens only when a command needs it
-          engine = new Engine({ ...(root ? { root } : {}), ...(stateRoot ? { stateRoot } : {}), warn: (m: string) => err(`WARNING: ${m}\n`) });
+          engine = new Engine({ ...(root ? { root } : {}), ...(stateRoot ? { stateRoot } : {}), warn: (m: string) => err(`WARNING: ${m}\n`),
+            pullLog: err,
+            pullProgress: (ev) => {
+              progress ??= new ProgressRenderer(process.stderr);
+              progress.callback(ev);
+            },
+          });
           engine.reconcile();
           if (debug) err(`berth: debug: store ${engine.store.path}\n`);
         }
@@ -164,6 +174,7 @@ export async function main(argv: string[]): Promise<number> {
     err(`berth: ${(e as Error)?.stack ?? String(e)}\n`);
     return 125;
   } finally {
+    await engine?.flush().catch(() => {});
     engine?.close();
   }
 }

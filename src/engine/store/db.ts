@@ -12,7 +12,7 @@ import { assertTransition, isLive, type ContainerState } from '../state.js';
 import { nowNano } from '../time.js';
 import type { ContainerRecord, EngineEvent, VolumeRecord } from '../types.js';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const MAX_EVENTS = 10000;
 
 const SCHEMA = `
@@ -137,6 +137,9 @@ export class Store {
     if ((db.pragma('user_version', { simple: true }) as number) !== SCHEMA_VERSION) {
       db.transaction(() => {
         db.exec(SCHEMA);
+        // version 1 stores made before seccomp_file existed
+        const cols = (db.pragma('table_info(containers)') as { name: string }[]).map((c) => c.name);
+        if (!cols.includes('seccomp_file')) db.exec(`ALTER TABLE containers ADD COLUMN seccomp_file TEXT NOT NULL DEFAULT ''`);
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
       }).immediate();
     }

@@ -22,6 +22,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/personality.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -670,6 +671,38 @@ static void op_rlimit(char **a)
 		die("setrlimit %s (soft %s, hard %s)", a[0], a[1], a[2]);
 }
 
+/* SCHED policy nice priority flags runtime deadline period (sched_setattr) */
+static void op_sched(char **a)
+{
+	struct {
+		uint32_t size, policy;
+		uint64_t flags;
+		int32_t nice;
+		uint32_t priority;
+		uint64_t runtime, deadline, period;
+	} attr = {
+		.size = 48, .policy = (uint32_t)num(a[0]), .flags = unum(a[3]), .nice = (int32_t)num(a[1]),
+		.priority = (uint32_t)num(a[2]), .runtime = unum(a[4]), .deadline = unum(a[5]), .period = unum(a[6]),
+	};
+	if (syscall(SYS_sched_setattr, 0, &attr, 0) < 0)
+		die("set scheduler (policy %s)", a[0]);
+}
+
+/* CPU_AFFINITY cpu...: the CPUs the process may run on */
+static void op_affinity(struct op *o)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	for (int i = 0; i < o->argc; i++) {
+		long c = num(o->argv[i]);
+		if (c < 0 || c >= CPU_SETSIZE)
+			die("cpu %ld out of range", c);
+		CPU_SET(c, &set);
+	}
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		die("set CPU affinity");
+}
+
 static void op_user(struct op *o)
 {
 	/* USER uid gid [group...] */
@@ -1026,6 +1059,14 @@ static void run_init(void)
 				die("setsid");
 		} else if (is(o, "CONSOLE", 5)) op_console(a);
 		else if (is(o, "RLIMIT", 3)) op_rlimit(a);
+		else if (is(o, "PERSONALITY", 1)) {
+			if (personality((unsigned long)unum(a[0])) < 0)
+				die("set personality %s", a[0]);
+		} else if (is(o, "IOPRIO", 1)) {
+			if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (int)num(a[0])) < 0)
+				die("set I/O priority");
+		} else if (is(o, "SCHED", 7)) op_sched(a);
+		else if (is(o, "CPU_AFFINITY", -1)) op_affinity(o);
 		else if (is(o, "CHDIR", 1)) op_chdir(a[0]);
 		else if (is(o, "UMASK", 1)) umask((mode_t)num(a[0]));
 		else if (is(o, "CAPBSET", 1)) op_capbset(a[0]);

@@ -4,7 +4,8 @@ import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { CgroupMountPlan } from '../cgroups/manager.js';
 import { capabilityMask } from '../spec/capabilities.js';
-import type { Hook, IDMapping, LinuxCapabilities, LinuxNamespace, Mount, Process, Spec } from '../spec/types.js';
+import type { Hook, IDMapping, LinuxCapabilities, LinuxNamespace, LinuxPersonality, Mount, Process, Spec } from '../spec/types.js';
+import { compileProcessExtras } from './process-extras.js';
 import { RuntimeError } from './errors.js';
 import { parseMountOptions } from './mount-options.js';
 import { MS, type PlanOp } from './plan.js';
@@ -85,8 +86,9 @@ function nsTypes(spec: Spec): Map<string, LinuxNamespace> {
 }
 
 /** The identity, capability and exec tail shared by container init and exec processes. */
-function processTail(p: Process, ops: PlanOp[], opts: { seccomp?: SeccompLoad; waitStart?: boolean; startHooks?: Hook[]; preserveFds?: number; setgroups: boolean }): void {
+function processTail(p: Process, ops: PlanOp[], opts: { personality?: LinuxPersonality; seccomp?: SeccompLoad; waitStart?: boolean; startHooks?: Hook[]; preserveFds?: number; setgroups: boolean }): void {
   if (p.rlimits?.length) for (const [res, soft, hard] of compileRlimits(p.rlimits)) ops.push(['RLIMIT', res, soft, hard]);
+  ops.push(...compileProcessExtras(p, opts.personality));
   ops.push(['CHDIR', p.cwd]);
   if (p.user.umask !== undefined) ops.push(['UMASK', p.user.umask]);
   const seccompOp = (): PlanOp => {
@@ -281,7 +283,11 @@ export function compileCreate(input: CreatePlanInput): PlanOp[] {
   if (p.terminal) // gid -1: the pty keeps devpts' group (tty, gid=5), as with runc
   init.push(['CONSOLE', p.consoleSize?.height ?? 0, p.consoleSize?.width ?? 0, p.user.uid, -1, 1]);
   const setgroups = !input.idmapTools?.setgroupsDeny;
+  if (spec.linux?.intelRdt) {
+    throw new RuntimeError('config.json: linux.intelRdt: Intel RDT (resctrl) is not supported by berth yet; remove it');
+  }
   const tailOpts = {
+    ...(spec.linux?.personality ? { personality: spec.linux.personality } : {}),
     waitStart: !!input.execFifo,
     startHooks: spec.hooks?.startContainer ?? [],
     setgroups,

@@ -27,7 +27,8 @@
 //   EXEC_FIFO path | SYNC_HOOKS | HOOK path timeout argc args... envc env...
 //   PIVOT | MOVE_ROOT | CHROOT (no mount namespace) | EXIT status | MASK path | READONLY path | REMOUNT_ROOT flags
 //   SETHOSTNAME name | SETDOMAINNAME name | WRITE_FILE path content | SETSID
-//   CONSOLE rows cols uid gid | RLIMIT resource soft hard (-1 = unlimited) | CHDIR path | UMASK mode
+//   CONSOLE rows cols uid gid bind | RLIMIT resource soft hard (-1 = unlimited) | PERSONALITY n | IOPRIO v
+//   SCHED policy nice prio flags runtime deadline period | CPU_AFFINITY cpu... | CHDIR path | UMASK mode
 //   KEYRING name (join a new session keyring) | CAPBSET mask | USER uid gid [groups...] | CAPSET eff perm inh | AMBIENT mask | NO_NEW_PRIVS
 //   SECCOMP file flags listenerPath listenerState | ENV k=v | LOOKUP argv0 | PRESERVE_FDS n
 //   READY | WAIT_START | EXEC argv...

@@ -204,6 +204,27 @@ describe('berth-oci run', () => {
     assert.match(r.stdout, /NoNewPrivs:\s+1/);
   });
 
+  test('personality, I/O priority, scheduler and CPU affinity', () => {
+    const r = sh('uname -m; grep -E "^policy" /proc/self/sched | tr -s " "; grep Cpus_allowed_list /proc/self/status; cat /proc/self/stat | cut -d" " -f19', (s) => {
+      s.linux!.personality = { domain: 'LINUX32' };
+      s.process!.ioPriority = { class: 'IOPRIO_CLASS_BE', priority: 5 };
+      s.process!.scheduler = { policy: 'SCHED_BATCH', nice: 7 };
+      s.process!.execCPUAffinity = { final: '0' };
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const [arch, policy, cpus, nice] = r.stdout.trim().split('\n');
+    assert.match(arch!, /^i[3-6]86$/);
+    assert.match(policy!, /policy : 3$/);
+    assert.match(cpus!, /Cpus_allowed_list:\s+0$/);
+    assert.equal(nice, '7');
+  });
+
+  test('an unknown personality domain or intelRdt is a clear error', () => {
+    const r = sh('true', (s) => (s.linux!.intelRdt = { closID: 'x' }));
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /intelRdt/);
+  });
+
   test('an executable that does not exist: clear error, nothing left', () => {
     const b = bundle(['/bin/nonexistent']);
     const r = runIn(b);

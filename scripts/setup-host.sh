@@ -5,6 +5,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
   busybox-static iproute2 nftables procps util-linux uidmap \
-  runc podman conmon crun fuse-overlayfs golang-go hyperfine python3 ca-certificates \
+  runc podman conmon crun fuse-overlayfs hyperfine python3 ca-certificates libc6-dev passwd \
   docker-registry apache2-utils openssl \
   btrfs-progs e2fsprogs zstd skopeo

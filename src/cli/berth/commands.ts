@@ -303,6 +303,16 @@ function filters(f: Flags): Record<string, string[]> {
 
 const FORMAT_FLAG: FlagDef = { name: 'format', short: 'f', kind: 'string', help: "Format output using a custom template: 'json', 'table', 'table TEMPLATE' or a Go template" };
 
+/** stop and restart take the same flags. */
+const STOP_FLAGS: FlagDef[] = [
+  { name: 'signal', short: 's', kind: 'string', help: 'Signal to send to the container' },
+  { name: 'time', short: 't', kind: 'int', help: 'Seconds to wait before killing the container' },
+];
+
+function stopOptions(f: Flags): { timeout?: number; signal?: string } {
+  return { ...(f.time !== undefined ? { timeout: f.time as number } : {}), ...(str(f, 'signal') ? { signal: str(f, 'signal')! } : {}) };
+}
+
 // ---------------------------------------------------------------- the commands
 
 export const COMMANDS: Record<string, Command> = {
@@ -351,15 +361,12 @@ export const COMMANDS: Record<string, Command> = {
   stop: {
     usage: 'stop [OPTIONS] CONTAINER [CONTAINER...]',
     summary: 'Stop one or more running containers',
-    flags: [
-      { name: 'signal', short: 's', kind: 'string', help: 'Signal to send to the container' },
-      { name: 'time', short: 't', kind: 'int', help: 'Seconds to wait before killing the container' },
-    ],
+    flags: STOP_FLAGS,
     minArgs: 1,
     async run(ctx, f, a) {
       const engine = ctx.engine();
       return each(ctx, a, async (id) => {
-        await engine.stop(id, { ...(f.time !== undefined ? { timeout: f.time as number } : {}), ...(str(f, 'signal') ? { signal: str(f, 'signal')! } : {}) });
+        await engine.stop(id, stopOptions(f));
         return id;
       });
     },
@@ -380,15 +387,12 @@ export const COMMANDS: Record<string, Command> = {
   restart: {
     usage: 'restart [OPTIONS] CONTAINER [CONTAINER...]',
     summary: 'Restart one or more containers',
-    flags: [
-      { name: 'signal', short: 's', kind: 'string', help: 'Signal to send to the container' },
-      { name: 'time', short: 't', kind: 'int', help: 'Seconds to wait before killing the container' },
-    ],
+    flags: STOP_FLAGS,
     minArgs: 1,
     async run(ctx, f, a) {
       const engine = ctx.engine();
       return each(ctx, a, async (id) => {
-        await engine.restart(id, { ...(f.time !== undefined ? { timeout: f.time as number } : {}), ...(str(f, 'signal') ? { signal: str(f, 'signal')! } : {}) });
+        await engine.restart(id, stopOptions(f));
         return id;
       });
     },

@@ -107,6 +107,9 @@ export class Berth {
     signal?.removeEventListener('abort', onAbort);
     const final = await this.engine.wait(rec.id).catch(() => code);
     if (code < 0) code = final;
+    // like `docker run --rm`: return once the container is gone (the monitor's cleanup may still
+    // be running; removing it here too is idempotent)
+    if (create.autoRemove) await this.engine.remove(rec.id, { force: true, volumes: true }).catch(() => {});
     return { id: rec.id, name: rec.name, exitCode: code, ...(stdout ? {} : { stdout: Buffer.concat(out).toString() }), ...(stderr ? {} : { stderr: Buffer.concat(err).toString() }) };
   }
 

@@ -1,10 +1,13 @@
 // Timestamps as docker writes them: RFC 3339 with nanoseconds, UTC.
 
-/** Nanoseconds since the epoch (millisecond clock, sub-millisecond part from the monotonic clock). */
+// The wall clock read once, then advanced by the monotonic clock: nanosecond resolution, and never
+// going backwards within a process (mixing Date.now() with a sub-millisecond hrtime remainder
+// did, when the remainder wrapped within one millisecond).
+const EPOCH_OFFSET = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+
+/** Nanoseconds since the epoch. */
 export function nowNano(): bigint {
-  const ms = BigInt(Date.now());
-  const sub = process.hrtime.bigint() % 1_000_000n;
-  return ms * 1_000_000n + sub;
+  return EPOCH_OFFSET + process.hrtime.bigint();
 }
 
 export function rfc3339Nano(ns: bigint = nowNano()): string {

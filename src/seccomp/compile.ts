@@ -93,12 +93,12 @@ export function rulesByNumber(
         if (a === 'x86' && rule.conds.length === 0) {
           // Arguments of multiplexed calls sit in user memory, out of a filter's reach: only
           // rules without argument tests carry over to socketcall(2)/ipc(2).
-          const sub = X86_SOCKETCALL[name];
+          const sub = Object.hasOwn(X86_SOCKETCALL, name) ? X86_SOCKETCALL[name] : undefined; // names are user input: no prototype keys
           if (sub !== undefined) {
             known = true;
             add(a, table.get('socketcall')!, { ret: rule.ret, conds: [{ index: 0, op: 'EQ', value: BigInt(sub), valueTwo: 0n }] });
           }
-          const ipc = X86_IPC[name];
+          const ipc = Object.hasOwn(X86_IPC, name) ? X86_IPC[name] : undefined;
           if (ipc !== undefined) {
             known = true;
             // ipc(2) takes the call in the low 16 bits (the high ones carry a version).

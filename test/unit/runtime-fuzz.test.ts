@@ -199,7 +199,9 @@ describe('the start path never fails other than with berth errors, and touches n
             if (Array.isArray(container)) container.splice(key as number, 1);
             else delete container[key];
           } else if (op === 'duplicate' && Array.isArray(container)) container.push(structuredClone(container[key as number]));
-          else container[key] = value;
+          // a copy: inserting the generated value itself could later nest it into itself (a cycle
+          // JSON cannot encode, which is the test's problem, not the runtime's)
+          else container[key] = structuredClone(value);
         }
         return returnsOrOurs(() => startPath(JSON.stringify(doc), m));
       }),

@@ -2,16 +2,19 @@
 //   setup+teardown   openCgroupManager + create(limits) + destroy() in this warm process, N times
 //                    (memory+swap, cpu shares/quota/period, pids; then also with runc's default
 //                    device rules, as every real container has), against a floor: the same
-//                    mkdir/write/rmdir done with bare fs calls
+//                    mkdir/write/rmdir done with bare fs calls, and against runc's own cgroup
+//                    manager (libcontainer, Debian's golang-github-opencontainers-runc-dev) doing
+//                    Apply+Set+Destroy in a warm Go process (bench/runc-cgroups/main.go)
 //   update           `berth-oci update --memory X` vs `runc update --memory X` on a running
 //                    container of the same bundle, through the CLIs, interleaved
 //   events --stats, pause+resume   the same, for reading the figures above
 //   update, warm     resources.update() in this process: the work without node's start-up
 // Usage: node bench/cgroups.mjs [N=200] [M=20]   (BENCH_N sets N)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BERTH_OCI, DIST, f2, have, makeBenchBundle, msSince, requireRootAndBuild, stats, table, timeCmd } from './lib.mjs';
+import { BERTH_OCI, DIST, REPO, f2, have, makeBenchBundle, msSince, requireRootAndBuild, stats, table, timeCmd } from './lib.mjs';
 
 requireRootAndBuild();
 const N = Number(process.argv[2] ?? process.env.BENCH_N ?? 200);
@@ -65,18 +68,42 @@ function bareFloor() {
   return stats(xs);
 }
 
+/** runc's cgroup manager, same work (built once per source change; undefined without Go). */
+function runcManager(devices) {
+  const src = join(REPO, 'bench', 'runc-cgroups');
+  if (!have('go') || !existsSync('/usr/share/gocode/src/github.com/opencontainers/runc/libcontainer/cgroups')) return undefined;
+  const bin = join(tmpdir(), `berth-bench-runc-cgroups-${statSync(join(src, 'main.go')).mtimeMs}`);
+  if (!existsSync(bin)) {
+    const env = { ...process.env, GO111MODULE: 'off', GOPATH: `${join(tmpdir(), 'berth-bench-gopath')}:/usr/share/gocode`, GOCACHE: join(tmpdir(), 'berth-bench-gocache') };
+    const b = spawnSync('go', ['build', '-o', bin, '.'], { cwd: src, env, encoding: 'utf8' });
+    if (b.status !== 0) {
+      console.log(`(runc's cgroup manager could not be built: ${b.stderr.trim().split('\n').pop()})`);
+      return undefined;
+    }
+  }
+  const r = spawnSync(bin, [String(N + 10), devices ? 'devices' : 'limits'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`runc cgroup manager bench: ${r.stderr}`);
+  return stats(r.stdout.trim().split('\n').map(Number).slice(10));
+}
+
 if (cgroupLayout() === 'v2') {
   console.log('(the bare-fs floor is written for v1/hybrid hosts; skipped on cgroup v2)');
 }
 const floor = cgroupLayout() === 'v2' ? undefined : bareFloor();
 const lim = setupTeardown(limits, 'l');
 const dev = setupTeardown(withDevices, 'd');
+const rLim = runcManager(false);
+const rDev = runcManager(true);
 console.log(`cgroup setup+teardown per container, warm process, N=${N} (${cgroupLayout()} layout), ms`);
-const rows = [['what', 'median', 'p90', 'x floor']];
-if (floor) rows.push(['bare mkdir/write/rmdir (floor)', f2(floor.median), f2(floor.p90), '1.00']);
-rows.push(['berth manager, limits', f2(lim.median), f2(lim.p90), floor ? f2(lim.median / floor.median) : '-']);
-rows.push(['berth manager, limits + device rules', f2(dev.median), f2(dev.p90), floor ? f2(dev.median / floor.median) : '-']);
+const rows = [['what', 'median', 'p90', 'x floor', 'berth/runc']];
+const x = (a, b) => (a && b ? f2(a.median / b.median) : '-');
+if (floor) rows.push(['bare mkdir/write/rmdir (floor)', f2(floor.median), f2(floor.p90), '1.00', '-']);
+rows.push(['berth manager, limits', f2(lim.median), f2(lim.p90), x(lim, floor), x(lim, rLim)]);
+if (rLim) rows.push(['runc manager (libcontainer), limits', f2(rLim.median), f2(rLim.p90), x(rLim, floor), '-']);
+rows.push(['berth manager, limits + device rules', f2(dev.median), f2(dev.p90), x(dev, floor), x(dev, rDev)]);
+if (rDev) rows.push(['runc manager (libcontainer), + device rules', f2(rDev.median), f2(rDev.p90), x(rDev, floor), '-']);
 console.log(table(rows));
+if (!rLim) console.log('(runc\'s cgroup manager not measured: needs go and golang-github-opencontainers-runc-dev, see scripts/setup-host.sh)');
 
 // --- the CLIs against runc on running containers of one bundle
 if (!have('runc')) {

@@ -2,20 +2,25 @@
 // (podman gets it through `podman import`; berth runs the directory with --rootfs):
 //   - `run --rm IMAGE true` (podman with --network=none)
 //   - `exec C true` on a running container
-//   - N detached containers started one after another
+//   - N detached containers started in turns with podman (berth i, podman i)
 //   - memory per idle container, monitor included (PSS of every process the container leaves on
 //     the host: berth-monitor + the container's; conmon + the container's)
-//   - through the library in a warm process: run-to-exit of /bin/true
-// Usage: node bench/engine.mjs   (BENCH_N iterations, BENCH_D detached containers)
+//   - through the library in a warm process: run-to-exit of /bin/true, against `crun run` of the
+//     same rootfs (minus the wrapper crun needs on a hybrid host)
+//   - fixed costs for reading the figures: `node -e 0` as started here and without
+//     NODE_EXTRA_CA_CERTS (bin/berth starts node without it), `berth version`
+// berth is run as users run it: the executable bin/berth (its shebang matters), with
+// --network none like podman.
+// Usage: node bench/engine.mjs   (BENCH_N iterations, BENCH_D detached containers, default 50)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { DIST, REPO, have, msSince, requireRootAndBuild, stats, table, f1, f2 } from './lib.mjs';
+import { DIST, REPO, crunCommand, crunNeedsHiding, have, makeBenchBundle, msSince, requireRootAndBuild, stats, table, timeCmd, f1, f2 } from './lib.mjs';
 
 requireRootAndBuild();
 const N = Number(process.env.BENCH_N ?? 10);
-const D = Number(process.env.BENCH_D ?? 20);
+const D = Number(process.env.BENCH_D ?? 50);
 const BERTH = join(REPO, 'bin', 'berth');
 const dir = mkdtempSync(join(tmpdir(), 'berth-bench-engine-'));
 const rootfs = join(dir, 'rootfs');
@@ -24,7 +29,7 @@ const { makeBusyboxRootfs } = await import(join(DIST, 'test', 'helpers', 'bundle
 makeBusyboxRootfs(rootfs);
 const stateRoot = `/run/berth-b${process.pid}`;
 const bg = ['--root', join(dir, 'berth'), '--state-root', stateRoot];
-const berth = (args, o = {}) => spawnSync(process.execPath, [BERTH, ...bg, ...args], { encoding: 'utf8', ...o });
+const berth = (args, o = {}) => spawnSync(BERTH, [...bg, ...args], { encoding: 'utf8', ...o });
 
 const podmanOk = have('podman') && have('runc');
 const PATH = [dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(delimiter);
@@ -75,63 +80,106 @@ const tree = (pid, kids) => [pid, ...(kids.get(pid) ?? []).flatMap((c) => tree(c
 const rows = [['what', 'berth', 'podman+runc', 'ratio']];
 const add = (what, b, p, fmt = f1) => rows.push([what, fmt(b), p === undefined ? '-' : fmt(p), p ? f2(b / p) : '-']);
 
+// berth and podman alternate, one command each in turn: the machine is shared and its load
+// changes within a run, and the ratio is what counts
+function timePair(fb, fp) {
+  fb();
+  fp?.();
+  const bs = [];
+  const ps = [];
+  for (let i = 0; i < N; i++) {
+    for (const [f, xs] of [[fb, bs], [fp, ps]]) {
+      if (!f) continue;
+      const t0 = process.hrtime.bigint();
+      const r = f();
+      xs.push(msSince(t0));
+      if (r.status !== 0) throw new Error(`status ${r.status}: ${r.stderr}`);
+    }
+  }
+  return [stats(bs).median, fp ? stats(ps).median : undefined];
+}
+
 // run --rm true
-const bRun = time(() => berth(['run', '--rm', '--rootfs', rootfs, 'true']));
-const pRun = podmanOk ? time(() => podman(['run', '--rm', '--network=none', IMAGE, 'true'])) : undefined;
+const [bRun, pRun] = timePair(() => berth(['run', '--rm', '--network', 'none', '--rootfs', rootfs, 'true']),
+  podmanOk ? () => podman(['run', '--rm', '--network=none', IMAGE, 'true']) : undefined);
 add('run --rm true (ms)', bRun, pRun);
 
 // exec
-const bc = berth(['run', '-d', '--name', 'bench-exec', '--rootfs', rootfs, 'sleep', '1000']).stdout.trim();
-const bExec = time(() => berth(['exec', bc, 'true']));
-let pExec;
-if (podmanOk) {
-  const pc = podman(['run', '-d', '--network=none', '--name', `bench-exec-${process.pid}`, IMAGE, 'sleep', '1000']).stdout.trim();
-  pExec = time(() => podman(['exec', pc, 'true']));
-  podman(['rm', '-f', '-t', '0', pc]);
-}
+const bc = berth(['run', '-d', '--network', 'none', '--name', 'bench-exec', '--rootfs', rootfs, 'sleep', '1000']).stdout.trim();
+const pc = podmanOk ? podman(['run', '-d', '--network=none', '--name', `bench-exec-${process.pid}`, IMAGE, 'sleep', '1000']).stdout.trim() : '';
+const [bExec, pExec] = timePair(() => berth(['exec', bc, 'true']), podmanOk ? () => podman(['exec', pc, 'true']) : undefined);
+if (podmanOk) podman(['rm', '-f', '-t', '0', pc]);
 berth(['rm', '-f', bc]);
 add('exec true (ms)', bExec, pExec);
 
-// D detached, then memory per idle container
-function detached(start, monitorOf) {
-  const t0 = process.hrtime.bigint();
-  const ids = [];
-  for (let i = 0; i < D; i++) {
-    const r = start(i);
-    if (r.status !== 0) throw new Error(r.stderr);
-    ids.push(r.stdout.trim());
-  }
-  const ms = msSince(t0);
-  spawnSync('sleep', ['1']);
-  const kids = children();
-  let total = 0;
-  for (const id of ids) for (const p of tree(monitorOf(id), kids)) total += pss(p);
-  return { ms, kib: total / D, ids };
-}
-const bd = detached((i) => berth(['run', '-d', '--name', `bench-d${i}`, '--rootfs', rootfs, 'sleep', '1000']),
-  (id) => Number(/^\S+ \S+ (\d+)/.exec(read(join(stateRoot, 'containers', id, 'pid')))?.[1] ?? 0));
-let pd;
+// D detached (started in turns: berth i, podman i), then memory per idle container
+const peers = [
+  { start: (i) => berth(['run', '-d', '--network', 'none', '--name', `bench-d${i}`, '--rootfs', rootfs, 'sleep', '1000']),
+    monitorOf: (id) => Number(/^\S+ \S+ (\d+)/.exec(read(join(stateRoot, 'containers', id, 'pid')))?.[1] ?? 0), ms: 0, ids: [] },
+];
 if (podmanOk) {
-  pd = detached((i) => podman(['run', '-d', '--network=none', '--name', `bench-d${i}-${process.pid}`, IMAGE, 'sleep', '1000']),
-    (id) => Number(read(join(dir, 'runroot', 'overlay-containers', id, 'userdata', 'conmon.pid')).trim()));
+  peers.push({ start: (i) => podman(['run', '-d', '--network=none', '--name', `bench-d${i}-${process.pid}`, IMAGE, 'sleep', '1000']),
+    monitorOf: (id) => Number(read(join(dir, 'runroot', 'overlay-containers', id, 'userdata', 'conmon.pid')).trim()), ms: 0, ids: [] });
 }
+for (let i = 0; i < D; i++) {
+  for (const p of peers) {
+    const t0 = process.hrtime.bigint();
+    const r = p.start(i);
+    p.ms += msSince(t0);
+    if (r.status !== 0) throw new Error(r.stderr);
+    p.ids.push(r.stdout.trim());
+  }
+}
+spawnSync('sleep', ['1']);
+const kids = children();
+for (const p of peers) {
+  let total = 0;
+  for (const id of p.ids) for (const pid of tree(p.monitorOf(id), kids)) total += pss(pid);
+  p.kib = total / D;
+}
+const [bd, pd] = peers;
 add(`start ${D} detached (s)`, bd.ms / 1000, pd && pd.ms / 1000, f2);
 add('idle container incl. monitor, PSS (KiB)', bd.kib, pd?.kib);
-spawnSync(process.execPath, [BERTH, ...bg, 'rm', '-f', ...bd.ids]);
+berth(['rm', '-f', ...bd.ids]);
 if (pd) podman(['rm', '-f', '-t', '0', ...pd.ids]);
 
 // the library, warm
 const { Berth } = await import(join(DIST, 'src', 'index.js'));
 const lib = new Berth({ root: join(dir, 'berth'), stateRoot, exitCommand: null });
-await lib.run({ rootfs, cmd: ['true'], autoRemove: true });
+await lib.run({ rootfs, cmd: ['true'], autoRemove: true, network: 'none' });
 const xs = [];
 for (let i = 0; i < N; i++) {
   const t0 = process.hrtime.bigint();
-  await lib.run({ rootfs, cmd: ['true'], autoRemove: true });
+  await lib.run({ rootfs, cmd: ['true'], autoRemove: true, network: 'none' });
   xs.push(msSince(t0));
 }
 lib.close();
-add('library run-to-exit, warm (ms)', stats(xs).median, undefined);
+// crun run of the same rootfs (crun 1.8 refuses ociVersion 1.2.0: 1.0.2), minus the wrapper
+let crunMs;
+if (have('crun')) {
+  const { dir: cb } = await makeBenchBundle(['/bin/true'], (sp) => (sp.ociVersion = '1.0.2'));
+  let seq = 0;
+  const crun = () => timeCmd(...crunCommand(['--root', join(cb, 'state'), 'run', '--bundle', cb, `bench-crun-${process.pid}-${seq++}`]));
+  const wrapper = () => (crunNeedsHiding() ? timeCmd('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs tmpfs /sys/fs/cgroup/unified && exec true']) : 0);
+  crun();
+  const cs = [];
+  const ws = [];
+  for (let i = 0; i < N; i++) {
+    cs.push(crun());
+    ws.push(wrapper());
+  }
+  crunMs = stats(cs).median - stats(ws).median;
+  rmSync(cb, { recursive: true, force: true });
+}
+rows.push(['library run-to-exit, warm (ms)', f1(stats(xs).median), crunMs === undefined ? '-' : `crun ${f1(crunMs)}`, crunMs ? f2(stats(xs).median / crunMs) : '-']);
+
+// fixed costs
+const envNoCa = { ...process.env };
+delete envNoCa.NODE_EXTRA_CA_CERTS;
+const fixed = (what, cmd, args, env) => rows.push([what, f1(time(() => spawnSync(cmd, args, { env }))), '-', '-']);
+fixed('node -e 0, environment as given (ms)', process.execPath, ['-e', '0'], process.env);
+if (process.env.NODE_EXTRA_CA_CERTS) fixed('node -e 0 without NODE_EXTRA_CA_CERTS (ms)', process.execPath, ['-e', '0'], envNoCa);
+fixed('berth version (ms)', BERTH, ['version'], process.env);
 
 console.log(`engine: medians of ${N}; ${D} detached containers${podmanOk ? '' : '; podman or runc missing: berth only'}`);
 console.log(table(rows));

@@ -1,5 +1,5 @@
 /*
- * berth-monitor: the supervisor of one container (berth's conmon), started detached by the
+ * `berth-shim monitor`: the supervisor of one container (berth's conmon), started detached by the
  * engine (src/engine/monitor.ts). It outlives the CLI that started it and decides nothing: the
  * engine compiled the launch plan, chose the log files, sizes and restart policy, and reads back
  * what the monitor records. Per container it
@@ -21,6 +21,8 @@
  *     or "restart" (a new policy from `berth update`) is read when the container exits;
  *   - when the container is finally down and no client that started it in the foreground is
  *     attached, runs the engine's exit command (the engine's cleanup).
+ *   - with -H, runs the health check's command (the file "healthcmd": `berth healthcheck run ID`)
+ *     on the interval while the container runs, one probe at a time (src/engine/health.ts).
  *
  * Files live in the container's state directory (-d), the monitor's working directory:
  *   plan (input), pid ("<init pid> <restarts> <monitor pid>"), exit, attach.sock, console.sock.
@@ -65,6 +67,10 @@ static int max_retries;
 static int open_stdin, stdin_once, tty;
 static char **exit_cmd;
 static int status_fd = -1;
+/* health check (-H interval, -P start period, -I start interval, ms): the engine's
+ * `berth healthcheck run ID` from the file "healthcmd" (NUL-separated argv), run on the interval
+ * while the container runs; one probe at a time. */
+static long long health_interval_ms, health_period_ms, health_start_ms;
 
 /* ---------------------------------------------------------------- state */
 
@@ -430,20 +436,7 @@ static int listen_attach(const char *name)
 
 /* ---------------------------------------------------------------- launch */
 
-static int recv_fd(int sock)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))], data[256];
-	struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-	if (recvmsg(sock, &m, MSG_CMSG_CLOEXEC) <= 0)
-		return -1;
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-	if (!c || c->cmsg_type != SCM_RIGHTS)
-		return -1;
-	int fd;
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
-}
+/* recv_fd(): shared with the launcher, in berth-shim.c (this file is part of that program). */
 
 static long long read_oom_count(void)
 {
@@ -657,6 +650,7 @@ static void current_policy(char *name, size_t len, int *max)
 	}
 }
 
+/* src/engine/restart-intent.ts mirrors this (reconcile must know a winding-down monitor): keep in step */
 static int should_restart(int status)
 {
 	if (access("stopped", F_OK) == 0)
@@ -735,13 +729,68 @@ static int tiny_init(char **argv)
 
 /* ---------------------------------------------------------------- main */
 
+/* ---------------------------------------------------------------- health */
+
+static char *health_buf, *health_argv[64];
+static pid_t health_pid;
+
+static void health_load(void)
+{
+	int fd = open("healthcmd", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	health_buf = calloc(1, 65536);
+	ssize_t n = health_buf ? read(fd, health_buf, 65535) : -1;
+	close(fd);
+	if (n <= 0)
+		return;
+	int k = 0;
+	for (char *p = health_buf; p < health_buf + n && k < 63; p += strlen(p) + 1)
+		health_argv[k++] = p;
+	health_argv[k] = NULL;
+}
+
+/* When the next probe is due: every start interval during the start period, then every interval. */
+static long long health_next(long long started)
+{
+	long long now = now_ns(CLOCK_MONOTONIC);
+	long long ms = health_interval_ms;
+	if (health_period_ms > 0 && health_start_ms > 0 && now - started < health_period_ms * 1000000LL)
+		ms = health_start_ms;
+	return now + ms * 1000000LL;
+}
+
+static void health_spawn(void)
+{
+	if (!health_argv[0] || health_pid > 0)
+		return;
+	pid_t p = fork();
+	if (p == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		int nul = open("/dev/null", O_RDWR);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+		}
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+		execv(health_argv[0], health_argv);
+		_exit(127);
+	}
+	if (p > 0)
+		health_pid = p;
+}
+
 static void usage(void)
 {
 	msg("%s", "berth-monitor: a helper of berth, started by the engine; not meant to be run by hand\n");
 	_exit(2);
 }
 
-int main(int argc, char **argv)
+static int monitor_main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "init"))
 		return tiny_init(argv + 2);
@@ -776,6 +825,9 @@ int main(int argc, char **argv)
 		case 'r': snprintf(policy, sizeof(policy), "%s", v); break;
 		case 'R': max_retries = atoi(v); break;
 		case 'O': oom_file = v; break;
+		case 'H': health_interval_ms = atoll(v); break;
+		case 'P': health_period_ms = atoll(v); break;
+		case 'I': health_start_ms = atoll(v); break;
 		default: usage();
 		}
 	}
@@ -828,6 +880,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	started = now_ns(CLOCK_MONOTONIC);
+	long long health_at = 0;
+	if (health_interval_ms > 0) {
+		health_load();
+		health_at = health_next(started);
+	}
 	write_pid_file();
 	snprintf(pidbuf, sizeof(pidbuf), "%d", init_pid);
 	report("PID %s", pidbuf);
@@ -849,6 +906,11 @@ int main(int argc, char **argv)
 			timeout = drain_until > now ? (int)((drain_until - now) / 1000000) + 1 : 0;
 		if (relaunch_at)
 			timeout = relaunch_at > now ? (int)((relaunch_at - now) / 1000000) + 1 : 0;
+		if (health_at && init_pid && !exited) {
+			int ht = health_at > now ? (int)((health_at - now) / 1000000) + 1 : 0;
+			if (timeout < 0 || ht < timeout)
+				timeout = ht;
+		}
 		int r = poll(pf, (nfds_t)np, timeout);
 		if (r < 0 && errno != EINTR)
 			break;
@@ -860,7 +922,9 @@ int main(int argc, char **argv)
 			int st;
 			pid_t w;
 			while ((w = waitpid(-1, &st, WNOHANG)) > 0)
-				if (w == init_pid && !exited) {
+				if (w == health_pid)
+					health_pid = 0;
+				else if (w == init_pid && !exited) {
 					exited = 1;
 					status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 					termsig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
@@ -899,6 +963,10 @@ int main(int argc, char **argv)
 			if (clients[k].fd >= 0 && pf[4 + k].fd == clients[k].fd && (pf[4 + k].revents & (POLLIN | POLLHUP | POLLERR)))
 				client_read(&clients[k]);
 
+		if (health_at && init_pid && !exited && now_ns(CLOCK_MONOTONIC) >= health_at) {
+			health_spawn();
+			health_at = health_next(started);
+		}
 		if (exited && ((out_s.fd < 0 && err_s.fd < 0) || now_ns(CLOCK_MONOTONIC) >= drain_until)) {
 			/* the container is down: record it, tell the clients, restart or leave */
 			log_flush(&out_s);
@@ -952,6 +1020,8 @@ int main(int argc, char **argv)
 				continue;
 			}
 			started = now_ns(CLOCK_MONOTONIC);
+			if (health_at)
+				health_at = health_next(started);
 			write_pid_file();
 		}
 	}

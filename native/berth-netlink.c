@@ -1,4 +1,4 @@
-// berth-netlink: executes a network plan compiled by src/network/netlink.ts.
+// `berth-shim netlink`: executes a network plan compiled by src/network/netlink.ts.
 //
 // Node has no AF_NETLINK sockets and cannot setns() itself, so this small program does the
 // mechanism and nothing else: it reads records from stdin and, in order,
@@ -9,7 +9,7 @@
 //            opens a fresh netlink socket there;
 //   IFINDEX  resolves an interface name in the current namespace and patches it into the next
 //            SEND message at a given offset.
-// It never parses text and decides nothing. Build: cc -O2 -o berth-netlink berth-netlink.c
+// It never parses text and decides nothing. Part of berth-shim (included by berth-shim.c).
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -47,7 +47,7 @@ static int nl_open(void) {
   return s;
 }
 
-static int read_full(void *buf, size_t n) {
+static int nl_read_full(void *buf, size_t n) {
   size_t got = 0;
   while (got < n) {
     ssize_t r = read(0, (char *)buf + got, n - got);
@@ -88,18 +88,18 @@ static int nl_send(unsigned rec, char *msg, uint32_t len) {
   }
 }
 
-int main(void) {
+static int netlink_main(void) {
   nl = nl_open();
   if (nl < 0) fail(0, errno);
   unsigned rec = 0;
   for (;; rec++) {
     uint32_t hdr[2];
-    int r = read_full(hdr, sizeof hdr);
+    int r = nl_read_full(hdr, sizeof hdr);
     if (r == 0) break;
     if (r < 0 || hdr[1] > (1u << 20)) fail(rec, EINVAL);
     char *p = malloc(hdr[1] + 1);
     if (!p) fail(rec, ENOMEM);
-    if (hdr[1] && read_full(p, hdr[1]) != 1) fail(rec, EINVAL);
+    if (hdr[1] && nl_read_full(p, hdr[1]) != 1) fail(rec, EINVAL);
     int err = 0;
     switch (hdr[0]) {
     case OP_SEND:

@@ -15,6 +15,10 @@
  *
  * Messages to berth on the sync socket are lines: "PID n", "HOOKS", "READY", "ERR text".
  * berth answers "HOOKS" with one line "GO <state-json>".
+ *
+ * It is berth's only program: the other mechanisms are sub-commands, one file each, included
+ * below -- `storage` (berth-storage.c), `devices-bpf` (berth-devices.c), `monitor` and `init`
+ * (berth-monitor.c), `netlink` (berth-netlink.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -117,13 +121,15 @@ static char *rootfs;
 static int procfd = -1;       /* host /proc, kept to reach /proc/self/fd after pivot */
 static int fifofd = -1;
 static int consolefd = -1;    /* console socket (connected or socketpair end) */
+static int listenerfd = -1;   /* seccomp agent socket, connected by the parent (a host path) */
+static int32_t hostpid;       /* the init's pid in the host pid namespace, from the parent */
 static int proxyfd = -1;      /* parent's end of the console proxy socketpair */
 static int preserve_fds;
 static char *state_json;      /* received with GO, fed to hooks */
 static char *exec_path;
 static char *envp[4096];
 static int nenv;
-static int treefds[64];
+static int treefds[256];
 static int ntreefds;
 
 static void sendline(const char *fmt, ...)
@@ -599,7 +605,7 @@ static void send_fd(int sock, int fd, const char *name)
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	if (sendmsg(sock, &msg, 0) < 0)
-		die("send console fd");
+		die("send %s fd", name[0] == '{' ? "seccomp notify" : "console");
 }
 
 static int recv_fd(int sock)
@@ -808,14 +814,28 @@ static void op_seccomp(char **a, struct sock_filter *pre, size_t prelen)
 	if (r < 0)
 		die("load seccomp filter");
 	if (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
-		/* a[2]: listener socket path; a[3]: state JSON with the fds layout (by berth) */
-		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		struct sockaddr_un sa = {.sun_family = AF_UNIX};
-		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", a[2]);
-		if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-			die("connect seccomp listener %s", a[2]);
-		send_fd(s, (int)r, a[3]);
-		close(s);
+		/* a[3]: the container process state JSON written by berth, with a \x01 byte where the
+		 * host pid goes (JSON text never holds a raw control byte). The socket was connected by
+		 * the parent: a[2] is a host path, unreachable after pivot_root. */
+		if (listenerfd < 0) {
+			errno = 0;
+			die("plan: SECCOMP with a listener but no LISTENER socket");
+		}
+		size_t n = 0, cap = strlen(a[3]) * 2 + 64;
+		char *msg = malloc(cap);
+		if (!msg)
+			die("out of memory");
+		for (const char *c = a[3]; *c; c++) {
+			if (*c == 1)
+				n += snprintf(msg + n, cap - n, "%d", hostpid);
+			else
+				msg[n++] = *c;
+		}
+		msg[n] = 0;
+		send_fd(listenerfd, (int)r, msg);
+		free(msg);
+		close(listenerfd);
+		listenerfd = -1;
 		close((int)r);
 	}
 	free(f);
@@ -1002,13 +1022,14 @@ static void op_chdir(const char *path)
 static void run_init(void)
 {
 	recv_byte(ipc[1]); /* the parent has reported our pid */
+	read_full(ipc[1], &hostpid, sizeof(hostpid));
 	close(ipc[1]);
 	for (int i = 0; i < nops; i++) {
 		struct op *o = &ops[i];
 		char **a = o->argv;
 		if (is(o, "MODE", 1) || is(o, "CONSOLE_SOCKET", 1) || is(o, "CONSOLE_PROXY", 0) ||
 		    is(o, "UIDMAP", 1) || is(o, "GIDMAP", 1) || is(o, "SETGROUPS_DENY", 0) ||
-		    is(o, "CGROUP_PROCS", 1) || is(o, "IDMAP_TREE", 4) || is(o, "SETNS", 2) ||
+		    is(o, "CGROUP_PROCS", 1) || is(o, "IDMAP_TREE", 4) || is(o, "BIND_TREE", 2) || is(o, "SETNS", 2) ||
 		    is(o, "UNSHARE", -1) || is(o, "TIMENS_OFFSET", 3) || is(o, "NEWIDMAP", 2) ||
 		    is(o, "OOM_SCORE_ADJ", 1))
 			continue; /* done by the parent or child1 */
@@ -1023,6 +1044,19 @@ static void run_init(void)
 		} else if (is(o, "BIND_ROOTFS", 0)) {
 			if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 				die("bind rootfs %s", rootfs);
+			close(rootfd);
+			rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (rootfd < 0)
+				die("open rootfs");
+		} else if (is(o, "ROOTFS_TREE", 1)) {
+			/* the rootfs as an idmapped mount the parent prepared (instead of BIND_ROOTFS) */
+			long idx = num(a[0]);
+			if (idx < 0 || idx >= ntreefds)
+				die("plan: bad mount tree index %ld", idx);
+			if (syscall(SYS_move_mount, treefds[idx], "", rootfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+				die("attach the idmapped rootfs on %s", rootfs);
+			close(treefds[idx]);
+			treefds[idx] = -1;
 			close(rootfd);
 			rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 			if (rootfd < 0)
@@ -1141,11 +1175,36 @@ static void run_child1(void)
 				unshare_flags |= nsflag(ops[i].argv[j]);
 		}
 	}
-	/* the user namespace first: it grants the rights to join the others */
+	/* Namespaces owned by another user namespace than the one we join (e.g. a network
+	 * namespace the engine made as host root) are joined first, while we still hold the host's
+	 * rights over them; then the user namespace, which grants the rights to join the rest. */
+	int userfd = -1;
 	for (int i = 0; i < nns; i++)
-		if (nstypes[i] == CLONE_NEWUSER && setns(nsfds[i], CLONE_NEWUSER) < 0)
-			die("join user namespace");
+		if (nstypes[i] == CLONE_NEWUSER)
+			userfd = nsfds[i];
+	struct stat ust;
+	if (userfd >= 0 && fstat(userfd, &ust) < 0)
+		die("stat user namespace");
+	for (int i = 0; userfd >= 0 && i < nns; i++) {
+		if (nstypes[i] == CLONE_NEWUSER)
+			continue;
+		int owner = ioctl(nsfds[i], _IO(0xb7, 0x1) /* NS_GET_USERNS */);
+		struct stat ost;
+		int foreign = owner >= 0 && fstat(owner, &ost) == 0 && (ost.st_ino != ust.st_ino || ost.st_dev != ust.st_dev);
+		if (owner >= 0)
+			close(owner);
+		if (!foreign)
+			continue;
+		if (setns(nsfds[i], nstypes[i]) < 0)
+			die("join namespace (clone flag 0x%x)", nstypes[i]);
+		close(nsfds[i]);
+		nsfds[i] = -1;
+	}
+	if (userfd >= 0 && setns(userfd, CLONE_NEWUSER) < 0)
+		die("join user namespace");
 	for (int i = 0; i < nns; i++) {
+		if (nsfds[i] < 0)
+			continue;
 		if (nstypes[i] != CLONE_NEWUSER && setns(nsfds[i], nstypes[i]) < 0)
 			die("join namespace (clone flag 0x%x)", nstypes[i]);
 		close(nsfds[i]);
@@ -1271,8 +1330,21 @@ static void prepare_idmap_tree(char **a)
 	if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | ((fl & 2) ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0)
 		die("idmap mount of %s", a[0]);
 	close(usernsfd);
-	if (ntreefds >= 64)
+	if (ntreefds >= 256)
 		die("too many idmapped mounts");
+	treefds[ntreefds++] = tree;
+}
+
+/* BIND_TREE source recursive: a detached copy of a bind source, made by host root before any
+ * user namespace exists, so the container's root (an unmapped host id) needs no search right
+ * on the source's host directories. */
+static void prepare_bind_tree(char **a)
+{
+	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, a[0], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (num(a[1]) ? AT_RECURSIVE : 0));
+	if (tree < 0)
+		die("bind mount source %s", a[0]);
+	if (ntreefds >= 256)
+		die("too many bind mounts");
 	treefds[ntreefds++] = tree;
 }
 
@@ -1406,6 +1478,15 @@ static void run_from_sealed_copy(char **argv)
 #include "berth-storage.c"
 /* `berth-shim devices-bpf ...`: cgroup v2 device programs for src/cgroups (see berth-devices.c). */
 #include "berth-devices.c"
+/* `berth-shim idmap-probe PATH`: whether a file system can be idmapped (see berth-idmap.c). */
+#include "berth-idmap.c"
+/* `berth-shim monitor ...`: a container's supervisor, and `berth-shim init ...`, the tiny init of
+ * --init (see berth-monitor.c). */
+#include "berth-monitor.c"
+/* `berth-shim netlink`: executes a network plan from src/network (see berth-netlink.c). */
+#include "berth-netlink.c"
+/* `berth-shim netns add|del PATH`: persistent network namespaces for the engine (see berth-netns.c). */
+#include "berth-netns.c"
 
 int main(int argc, char **argv)
 {
@@ -1413,6 +1494,18 @@ int main(int argc, char **argv)
 		return storage_main(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "devices-bpf"))
 		return devices_main(argc - 2, argv + 2);
+	if (argc == 3 && !strcmp(argv[1], "idmap-probe"))
+		return idmap_probe(argv[2]);
+	if (argc == 6 && !strcmp(argv[1], "idmap-mount"))
+		return idmap_mount(argv[2], argv[3], argv[4], argv[5]);
+	if (argc >= 2 && !strcmp(argv[1], "monitor"))
+		return monitor_main(argc - 1, argv + 1);
+	if (argc >= 3 && !strcmp(argv[1], "init"))
+		return tiny_init(argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "netns"))
+		return netns_main(argc - 1, argv + 1);
+	if (argc == 2 && !strcmp(argv[1], "netlink"))
+		return netlink_main();
 	if (argc != 2) {
 		fprintf(stderr, "berth-shim: internal helper of berth; not meant to be run by hand\n");
 		return 2;
@@ -1451,9 +1544,20 @@ int main(int argc, char **argv)
 			consolefd = sp[1];
 		} else if (is(o, "IDMAP_TREE", 4)) {
 			prepare_idmap_tree(o->argv);
+		} else if (is(o, "BIND_TREE", 2)) {
+			prepare_bind_tree(o->argv);
 		} else if (is(o, "SECCOMP", 4)) {
 			/* a host path: read it now, the init loads it after pivot_root */
 			o->prog = load_seccomp_program(o->argv[0], &o->proglen);
+			if (o->argv[2][0]) { /* the seccomp agent's socket, also a host path */
+				listenerfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+				struct sockaddr_un sa = {.sun_family = AF_UNIX};
+				if (strlen(o->argv[2]) >= sizeof(sa.sun_path))
+					die("seccomp listener path too long: %s", o->argv[2]);
+				strcpy(sa.sun_path, o->argv[2]);
+				if (listenerfd < 0 || connect(listenerfd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+					die("connect seccomp listener %s", o->argv[2]);
+			}
 		} else if (is(o, "EXEC_FIFO", 1)) {
 			/* made here, by host root: the init may already be unprivileged in a user ns */
 			mode_t old = umask(0);
@@ -1483,6 +1587,8 @@ int main(int argc, char **argv)
 	close(ipc[1]);
 	if (consolefd >= 0)
 		close(consolefd);
+	if (listenerfd >= 0)
+		close(listenerfd);
 	for (int i = 0; i < ntreefds; i++)
 		close(treefds[i]);
 
@@ -1526,6 +1632,8 @@ int main(int argc, char **argv)
 	waitpid(c1, NULL, 0);
 	sendline("PID %d", initpid);
 	send_byte(ipc[0], 'P');
+	if (write(ipc[0], &initpid, sizeof(initpid)) != sizeof(initpid))
+		die("tell the init its pid");
 	close(ipc[0]);
 	if (!wait_mode)
 		_exit(0);

@@ -1,7 +1,7 @@
 // Build step run by `npm ci` (prepare): compile the TypeScript and the C shim.
 // The shim needs only the machine's C compiler (cc) and libc headers.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,20 +11,22 @@ const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit'
 mkdirSync(join(root, 'dist'), { recursive: true });
 const cc = process.env.CC || 'cc';
 const cflags = ['-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-D_GNU_SOURCE', '-std=gnu11'];
-// berth-monitor stays resident beside every container: linked statically (no relocated libc data
-// per process, ~40 KiB less each), and usable inside any rootfs as the tiny init of --init.
-const extra = { 'berth-monitor': ['-static', '-no-pie'] };
-for (const prog of ['berth-shim', 'berth-monitor', 'berth-netlink']) {
-  const src = join(root, 'native', `${prog}.c`);
-  if (!existsSync(src)) continue;
-  try {
-    run(cc, [...cflags, ...(extra[prog] ?? []), '-o', join(root, 'dist', prog), src]);
-  } catch (e) {
-    if (!extra[prog]) throw e;
-    console.error(`${prog}: static link failed (no libc.a?); linking dynamically`);
-    run(cc, [...cflags, '-o', join(root, 'dist', prog), src]);
-  }
+// One program, berth-shim: the launcher, with the monitor, init, netlink, storage and device
+// helpers as sub-commands (native/berth-shim.c includes their files). Linked statically: the
+// monitor stays resident beside every container (no relocated libc data per process, ~40 KiB
+// less each), the same binary is the tiny init of --init inside any rootfs, and exec skips the
+// dynamic loader.
+const shimOut = join(root, 'dist', 'berth-shim');
+// Linked to a temporary name, then renamed over the old one: a build running while tests or
+// containers exec the shim must never let them see a half-written file (EACCES/ETXTBSY).
+const shimTmp = `${shimOut}.tmp-${process.pid}`;
+try {
+  run(cc, [...cflags, '-static', '-no-pie', '-o', shimTmp, join(root, 'native', 'berth-shim.c')]);
+} catch {
+  console.error('berth-shim: static link failed (no libc.a? install libc6-dev); linking dynamically');
+  run(cc, [...cflags, '-o', shimTmp, join(root, 'native', 'berth-shim.c')]);
 }
+renameSync(shimTmp, shimOut);
 run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
 
 // The CLI entry point is bundled into one CommonJS file: loading ~60 small ESM modules (or ESM
@@ -32,6 +34,7 @@ run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '
 // parses lazily and loads in a few ms. The bundle sits two levels below dist/, like
 // dist/src/runtime/, so both find dist/berth-shim the same way.
 const { build } = await import('esbuild');
+const { BANNER } = await import('./bundle-banner.mjs');
 await build({
   entryPoints: [join(root, 'src/cli/oci/main.ts')],
   bundle: true,
@@ -40,11 +43,13 @@ await build({
   target: 'node20',
   outfile: join(root, 'dist/bundle/cjs/berth-oci.cjs'),
   define: { 'import.meta.url': '__berthModuleUrl' },
-  banner: { js: "const __berthModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // import() becomes require(): bin/load-bundle.cjs runs the bundle through vm.Script (code cache)
+  supported: { 'dynamic-import': false },
+  banner: { js: BANNER }, // import.meta.url; heavy built-ins load on first use
   logLevel: 'warning',
 });
-// `berth` (the engine's CLI) the same way; better-sqlite3 is a native addon and stays outside,
-// required from node_modules at run time.
+// `berth` (the engine's CLI) the same way, better-sqlite3's JavaScript included: only its
+// native .node file is loaded from node_modules at run time (src/engine/store/db.ts).
 await build({
   entryPoints: [join(root, 'src/cli/berth/main.ts')],
   bundle: true,
@@ -52,11 +57,14 @@ await build({
   platform: 'node',
   target: 'node20',
   outfile: join(root, 'dist/bundle/cjs/berth.cjs'),
-  external: ['better-sqlite3'],
   define: { 'import.meta.url': '__berthModuleUrl' },
-  banner: { js: "const __berthModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // import() becomes require(): bin/load-bundle.cjs runs the bundle through vm.Script (code cache)
+  supported: { 'dynamic-import': false },
+  banner: { js: BANNER }, // import.meta.url; heavy built-ins load on first use
   logLevel: 'warning',
 });
+// Code caches of the previous bundles (bin/load-bundle.cjs) are stale now.
+for (const f of readdirSync(join(root, 'dist/bundle/cjs'))) if (f.endsWith('.v8cache')) rmSync(join(root, 'dist/bundle/cjs', f), { force: true });
 // The seccomp syscall tables are required lazily by relative path; give the bundle a copy.
 mkdirSync(join(root, 'dist/bundle/cjs/tables'), { recursive: true });
 for (const f of readdirSync(join(root, 'dist/src/seccomp/tables'))) {

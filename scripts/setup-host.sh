@@ -7,4 +7,5 @@ apt-get install -y -q --no-install-recommends \
   busybox-static iproute2 nftables procps util-linux uidmap \
   runc podman conmon crun fuse-overlayfs hyperfine python3 ca-certificates libc6-dev passwd \
   docker-registry apache2-utils openssl \
-  btrfs-progs e2fsprogs zstd skopeo
+  btrfs-progs e2fsprogs zstd skopeo containernetworking-plugins \
+  golang-go golang-github-opencontainers-runc-dev

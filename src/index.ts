@@ -11,6 +11,12 @@ import type { ContainerRecord, EngineEvent, VolumeRecord } from './engine/types.
 export type { CreateOptions, EngineOptions, ExecOptions, ListOptions, LogsOptions, RemoveOptions, StopOptions, UpdateOptions, LogEntry, ContainerRecord, EngineEvent, VolumeRecord };
 export { Engine } from './engine/engine.js';
 export { EngineError, isEngineError } from './engine/errors.js';
+export { BerthNetworks, type NetworkCreateOptions, type NetworkConnectOptions, type NetworkSummary, type PortMapping } from './library-networks.js';
+import { BerthNetworks, type PortMapping } from './library-networks.js';
+import { healthOf, runHealthcheck, type HealthcheckRun } from './engine/health.js';
+import { BerthFiles, BerthSystem } from './library-system.js';
+export { BerthFiles, BerthSystem, type CopyOptions, type PruneOptions, type PruneReport, type RestoreResult, type SystemInfo } from './library-system.js';
+export type { HealthcheckRun };
 
 export interface StdioOptions {
   /** Fed to the container's stdin (implies `interactive`). */
@@ -55,6 +61,9 @@ async function feed(stdin: Readable | string | Buffer, write: (b: Buffer) => voi
   end();
 }
 
+/** The version the library reports (system info), the CLI's. */
+const BERTH_VERSION = '0.1.0';
+
 export class Berth {
   readonly engine: Engine;
 
@@ -97,6 +106,7 @@ export class Berth {
     a.on('stderr', sink(stderr, err));
     const onAbort = () => void this.engine.kill(rec.id, 'SIGKILL').catch(() => {});
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort(); // aborted while the container was being created or started
     const exited = new Promise<number>((res) => {
       a.once('exit', (c: number) => res(c));
       a.once('close', () => res(a.exitStatus ?? -1));
@@ -140,13 +150,13 @@ export class Berth {
 
   /** docker ps rows (ID, Names, Image, Status, State, ...). */
   list(o: ListOptions = {}): Record<string, unknown>[] {
-    return this.engine.list(o).map((r) => psRow(r, true));
+    return this.engine.list(o).map((r) => psRow(r, true, Date.now(), healthOf(this.engine.store, r)));
   }
 
   /** docker inspect's JSON for a container. */
   inspect(id: string): Record<string, unknown> {
     const c = this.engine.get(id);
-    return inspectContainer(c, this.engine.paths, this.engine.store.containerVolumes(c.id));
+    return inspectContainer(c, this.engine.paths, this.engine.store.containerVolumes(c.id), healthOf(this.engine.store, c));
   }
 
   /** Waits until the container stops; returns its exit code. Aborting rejects. */
@@ -208,5 +218,30 @@ export class Berth {
   }
   pruneVolumes(o?: { all?: boolean }): { removed: string[]; bytes: number } {
     return this.engine.pruneVolumes(o);
+  }
+
+  /** Networks: berth.networks.create/list/inspect/remove/prune/connect/disconnect (src/library-networks.ts). */
+  get networks(): BerthNetworks {
+    return new BerthNetworks(this.engine);
+  }
+
+  /** system info/df/prune/restore (src/library-system.ts). */
+  get system(): BerthSystem {
+    return new BerthSystem(this.engine, BERTH_VERSION);
+  }
+
+  /** cp both ways and tar streams (src/library-system.ts). */
+  get files(): BerthFiles {
+    return new BerthFiles(this.engine);
+  }
+
+  /** Runs the container's health check once (what its monitor does on the interval) and records it. */
+  healthcheck(id: string): Promise<HealthcheckRun> {
+    return runHealthcheck(this.engine, id);
+  }
+
+  /** `berth port`: the container's published ports (of one private port: "80", "53/udp"). */
+  port(id: string, privatePort?: string): PortMapping[] {
+    return this.engine.networks.ports(id, privatePort);
   }
 }

@@ -6,13 +6,18 @@
 //
 // Host detection (mountinfo, own cgroups, root cpuset, huge page sizes) runs once per process;
 // only node:fs is imported (and node:child_process, to run berth-shim for v2 device programs).
+// With `systemd: true` the container's cgroup is a transient systemd scope (systemd/manager.ts)
+// and the same backend writes the limits inside it; callers that can, `await prepare()` first.
 import type { DeviceProgramLoader } from './devbpf.js';
 import { CgroupError, type WarningSink } from './errors.js';
 import { hostFor } from './host.js';
 import { HostFs } from './hostfs.js';
 import { HybridManager } from './hybrid.js';
 import type { BerthCgroupManager } from './manager.js';
-import { parseCgroupsPath } from './path.js';
+import type { BackendOptions } from './base.js';
+import { parseCgroupsPath, type CgroupPath } from './path.js';
+import { SystemdManager } from './systemd/manager.js';
+import { parseSystemdPath } from './systemd/unit.js';
 import { V1Manager } from './v1/manager.js';
 import { V2Manager } from './v2/manager.js';
 
@@ -21,8 +26,10 @@ export interface OpenCgroupOptions {
   root?: string;
   /** A custom file door (tests: a fake cgroupfs that acts like the kernel); overrides root. */
   fs?: HostFs;
-  /** The systemd cgroup driver (not implemented; an error explains). */
+  /** The systemd cgroup driver: cgroupsPath is "slice:prefix:name" (an error where systemd does not run). */
   systemd?: boolean;
+  /** systemd driver: the D-Bus socket (default /run/systemd/private under root; tests: a fake peer). */
+  systemdSocket?: string;
   /** Receives warnings about settings accepted but not (fully) enforced. */
   onWarning?: WarningSink;
   /**
@@ -40,13 +47,19 @@ export interface OpenCgroupOptions {
 export function openCgroupManager(cgroupsPath: string | undefined, containerId: string, opts: OpenCgroupOptions = {}): BerthCgroupManager {
   const fs = opts.fs ?? new HostFs(opts.root ?? '');
   const host = hostFor(fs);
-  if (opts.systemd) {
-    if (!host.systemdRunning()) throw new CgroupError('systemd cgroup driver requested but systemd is not running on this host', 'linux.cgroupsPath');
-    throw new CgroupError('the systemd cgroup driver is not implemented in berth yet; use the cgroupfs driver (no --systemd-cgroup)', 'linux.cgroupsPath');
-  }
-  const p = parseCgroupsPath(cgroupsPath, containerId);
   const o = { fs, host, onWarning: opts.onWarning, devicePrograms: opts.devicePrograms, hybridDeviceBpf: opts.hybridDeviceBpf };
-  switch (host.cgroups.layout) {
+  if (opts.systemd) {
+    if (!host.systemdRunning()) throw new CgroupError('the systemd cgroup driver was requested (--systemd-cgroup) but systemd is not running on this host (no /run/systemd/system); use the cgroupfs driver (drop the flag)', 'linux.cgroupsPath');
+    const unit = parseSystemdPath(cgroupsPath, containerId);
+    const inner = backend(o, { path: unit.path, relative: false });
+    return new SystemdManager(inner, unit, { fs, host, onWarning: opts.onWarning, ...(opts.systemdSocket ? { socket: opts.systemdSocket } : {}) });
+  }
+  return backend(o, parseCgroupsPath(cgroupsPath, containerId));
+}
+
+/** The cgroupfs backend for the host's layout. */
+function backend(o: BackendOptions, p: CgroupPath): BerthCgroupManager {
+  switch (o.host.cgroups.layout) {
     case 'v2':
       return new V2Manager(o, p);
     case 'hybrid':
@@ -70,3 +83,5 @@ export { shimDeviceProgramLoader, type DeviceProgramLoader } from './devbpf.js';
 export { sharesToWeight, blkioWeightToIoWeight } from './convert.js';
 export { clearHostCache } from './host.js';
 export { HostFs } from './hostfs.js';
+export { SystemdManager, SYSTEMD_PRIVATE_SOCKET } from './systemd/manager.js';
+export { parseSystemdPath, expandSlice, type SystemdUnit } from './systemd/unit.js';

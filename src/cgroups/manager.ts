@@ -49,6 +49,13 @@ export interface CgroupManager {
   stats(): CgroupStats;
   /** What to mount inside the container for a `cgroup` mount at `destination`. */
   mountPlan(destination: string, hasCgroupNs: boolean): CgroupMountPlan;
+  /**
+   * Called once the container's init is in the cgroup (the systemd driver then ends the
+   * placeholder process its scope needed until then).
+   */
+  joined?(): void;
+  /** Async set-up before the synchronous calls (the systemd driver connects to systemd). */
+  prepare?(): Promise<void>;
 }
 
 /** What berth's own managers offer beyond CgroupManager. */

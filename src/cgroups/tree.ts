@@ -14,6 +14,27 @@ export function mkdirChain(
   hooks: { beforeChild?: (parent: string) => void; afterCreate?: (dir: string, parent: string) => void } = {},
 ): string[] {
   const created: string[] = [];
+  // Fast path (the usual case: the parent, e.g. /berth, exists and no hook runs per level):
+  // one mkdir of the leaf instead of a mkdir (EEXIST) for every ancestor.
+  if (!hooks.beforeChild && dir.length > top.length) {
+    let made: boolean | undefined;
+    try {
+      made = fs.mkdir(dir);
+    } catch (e) {
+      if (errnoOf(e) !== 'ENOENT') throw new CgroupError(`cannot create cgroup ${fs.real(dir)} (${errnoOf(e) || (e as Error).message})`, 'linux.cgroupsPath', { cause: e });
+    }
+    if (made === false) return created;
+    if (made) {
+      created.push(dir);
+      try {
+        hooks.afterCreate?.(dir, dir.slice(0, dir.lastIndexOf('/')));
+      } catch (e) {
+        removeCreated(fs, created);
+        throw e;
+      }
+      return created;
+    }
+  }
   const rest = dir.slice(top.length).split('/').filter(Boolean);
   let cur = top;
   try {
@@ -59,8 +80,18 @@ function rmdirRetry(fs: HostFs, dir: string): void {
   }
 }
 
-/** Remove a cgroup and every cgroup below it (made inside the container), deepest first. */
+/**
+ * Remove a cgroup and every cgroup below it (made inside the container), deepest first. The
+ * rmdir is tried first: a cgroup without children (the usual case) costs no directory listing.
+ */
 export function removeCgroup(fs: HostFs, dir: string): void {
+  try {
+    fs.rmdir(dir);
+    return;
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT') return;
+    // EBUSY: child cgroups or live processes; the slow path below removes children and retries.
+  }
   for (const child of fs.subdirs(dir)) removeCgroup(fs, `${dir}/${child}`);
   rmdirRetry(fs, dir);
 }

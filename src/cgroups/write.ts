@@ -11,6 +11,11 @@ export interface ApplyCtx {
   warn: WarningSink;
   /** update(): values combine with the ones in force. */
   update: boolean;
+  /**
+   * create() of a directory this manager just made: every file holds the kernel's default, so
+   * nothing needs reading first (saves a read per limit on the container start path).
+   */
+  fresh?: boolean;
 }
 
 const MEANING: Record<string, string> = {

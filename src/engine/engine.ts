@@ -22,13 +22,21 @@ import { conflict, EngineError, invalid, isEngineError, notFound } from './error
 import { newId, randomName, shortId, validName } from './ids.js';
 import { readLogs, type LogEntry } from './logs.js';
 import { AttachClient, markStopped, MONITOR_PATH, readExitFile, readPidFile, startMonitor, writeRestartPolicy } from './monitor.js';
+import { monitorWillRestart } from './restart-intent.js';
 import { normalizeCreate, type CreateOptions } from './options.js';
+import { EngineNetworking } from './networking.js';
+import { EngineNetworks } from './networks.js';
+import { mergeHealth } from './health-config.js';
+import { healthFilterValue, healthOnStart, monitorHealthArgs } from './health.js';
 import { DEFAULT_ROOT, DEFAULT_STATE_ROOT, Paths } from './paths.js';
 import { runShim, type ShimRun, type Stdio } from './shim.js';
 import { buildSpec, resolveUser, resourcesOf, DEFAULT_PATH } from './spec.js';
+import { applyUserns, releaseUsernsRootfs, usernsMaps, usernsRootfs } from './userns.js';
+import { UsernsRanges } from './userns-ranges.js';
 import { isLive, type ContainerState } from './state.js';
 import { Store } from './store/db.js';
 import { ANN_IMAGE_ID, ANN_SNAPSHOT, EngineImages, HOST_IMAGE, imageName, mergeImageSettings } from './images.js';
+import { platformMismatch, platformWarning, requestedPlatform } from './image-platform.js';
 import { parseReference } from '../image/reference.js';
 import { nowNano, parseSince, rfc3339Nano } from './time.js';
 import type { ContainerRecord, EngineEvent, HostConfig, RestartPolicy, VolumeRecord } from './types.js';
@@ -131,6 +139,7 @@ export class Engine {
   private removedExit = new Map<string, number>();
   private imagesHandle: EngineImages | undefined;
   private pendingRemovals = new Set<Promise<void>>();
+  private networkingHandle: EngineNetworking | undefined;
 
   constructor(readonly opts: EngineOptions = {}) {
     this.paths = new Paths(opts.root ?? process.env.BERTH_ROOT ?? DEFAULT_ROOT, opts.stateRoot ?? process.env.BERTH_STATE_ROOT ?? DEFAULT_STATE_ROOT);
@@ -196,6 +205,8 @@ export class Engine {
       const pf = readPidFile(dir);
       if (!pf) return rec;
       const initUp = pf.pid > 0 && alive(pf.pid);
+      // a monitor that will not run it again is only winding down: live until it is gone
+      if (!initUp && rec.state !== 'restarting' && monitorWillRestart(dir, rec.hostConfig.RestartPolicy, pf.restarts, readExitFile(dir)) === false) return rec;
       let state: ContainerState = rec.state;
       if (!initUp && rec.state !== 'paused') state = 'restarting';
       else if (initUp && rec.state === 'restarting') state = 'running';
@@ -208,6 +219,7 @@ export class Engine {
         if (pf.restarts > rec.restartCount || (state === 'restarting' && rec.state !== 'restarting')) {
           if (rec.state !== 'restarting') this.event(rec, 'die', { exitCode: String(ex?.status ?? 0) });
           if (state === 'running') this.event(rec, 'restart');
+          if (state === 'running') healthOnStart(this.store, rec); // restarted by its policy: starting again, as docker
         }
       }
       return this.store.get(rec.id);
@@ -236,7 +248,10 @@ export class Engine {
     const cur = this.store.get(rec.id);
     if (!cur || isLive(cur.state)) return;
     this.destroyCgroup(rec);
+    releaseUsernsRootfs(this.paths.root, rec.id, (m) => this.warn(m));
     rmTree(this.paths.stateDir(rec.id));
+    // a stopped container keeps no address; one that goes for good need not wait for its netns
+    this.track(this.networking.release(rec.id, { background: rec.hostConfig.AutoRemove }));
     if (rec.hostConfig.AutoRemove) this.removeRecord(rec, true);
   }
 
@@ -298,6 +313,7 @@ export class Engine {
       if (f.name?.length && !f.name.some((x) => new RegExp(x.replace(/^\//, '')).test(c.name))) return false;
       if (f.status?.length && !f.status.includes(c.state)) return false;
       if (f.exited?.length && !(c.state === 'exited' && f.exited.includes(String(c.exitCode)))) return false;
+      if (f.health?.length && !f.health.includes(healthFilterValue(this.store, c))) return false;
       if (f.label?.length) {
         for (const l of f.label) {
           const i = l.indexOf('=');
@@ -313,6 +329,20 @@ export class Engine {
   // ---------------------------------------------------------------- create
 
   /** Images, layers and snapshots under the root (opened on first use). */
+  /** Container networking (networking.ts): netns, attach, release. */
+  get networking(): EngineNetworking {
+    this.networkingHandle ??= new EngineNetworking(this.paths, (m) => this.warn(m), (id) => {
+      const r = this.store.get(id);
+      return !!r && (isLive(r.state) || (r.monitorPid > 0 && alive(r.monitorPid, r.monitorStart)));
+    }, (id) => !!this.store.get(id), (ref) => this.get(ref));
+    return this.networkingHandle;
+  }
+
+  /** network create/ls/inspect/rm/prune/connect/disconnect, port (networks.ts). */
+  get networks(): EngineNetworks {
+    return new EngineNetworks(this.networking, (ref) => this.get(ref));
+  }
+
   get images(): EngineImages {
     this.imagesHandle ??= new EngineImages(this.paths.root, (imageId) => {
       const c = this.store.list().find((r) => r.spec.annotations?.[ANN_IMAGE_ID] === imageId);
@@ -337,6 +367,12 @@ export class Engine {
     if (snap.containers().includes(id)) await snap.removeContainer(id).catch((e: Error) => this.warn(`cannot remove the root filesystem of ${shortId(id)}: ${e.message}`));
   }
 
+  /** Runs an asynchronous part of a synchronous path; flush() waits for it. */
+  private track(p: Promise<void>): void {
+    this.pendingRemovals.add(p);
+    void p.catch((e: Error) => this.warn(e.message)).finally(() => this.pendingRemovals.delete(p));
+  }
+
   /** Waits for snapshot removals started by synchronous paths (auto-remove on reconcile). */
   async flush(): Promise<void> {
     while (this.pendingRemovals.size) await Promise.allSettled([...this.pendingRemovals]);
@@ -344,6 +380,7 @@ export class Engine {
 
   async create(o: CreateOptions): Promise<ContainerRecord> {
     const n = normalizeCreate(o);
+    n.hostConfig.NetworkMode = this.networking.resolveMode(n.hostConfig.NetworkMode, n.hostConfig);
     if (n.name && this.store.byName(n.name)) throw conflictName(n.name, this.store.byName(n.name)!.id);
     let sizeLimit = 0;
     for (const so of o.storageOpt ?? []) {
@@ -364,6 +401,10 @@ export class Engine {
     const ref = n.image;
     const im = this.images;
     let rec = o.pull === 'always' || ref === HOST_IMAGE ? undefined : im.find(ref);
+    const want = requestedPlatform(o.platform);
+    const miss = rec && want ? platformMismatch(imageName(ref), im.images.config(rec), want) : undefined;
+    if (miss && o.pull === 'never') throw notFound(miss);
+    if (miss) rec = undefined; // as docker: the requested platform is pulled
     if (!rec && ref !== HOST_IMAGE) {
       if (o.pull === 'never') throw notFound(`No such image: ${imageName(ref)}`);
       try {
@@ -373,7 +414,7 @@ export class Engine {
       }
       if (o.pull !== 'always') this.opts.pullLog?.(`Unable to find image '${imageName(ref)}' locally\n`);
       try {
-        const r = await this.pull(ref);
+        const r = await this.pull(ref, o.platform ? { platform: o.platform } : {});
         this.opts.pullLog?.(`${r.status}\n`);
       } catch (e) {
         throw notFound((e as Error).message);
@@ -388,8 +429,12 @@ export class Engine {
       if (e instanceof EngineError) throw e;
       throw new EngineError('system', `${imageName(ref)}: ${(e as Error).message}`);
     }
+    const foreign = img.record ? platformWarning(im.images.config(img.record), want) : undefined;
+    if (foreign) this.warn(foreign);
     n.config = mergeImageSettings(n.config, img.settings, { entrypoint: o.entrypoint !== undefined, stopSignal: o.stopSignal !== undefined });
     n.config.Image = imageName(ref);
+    const health = mergeHealth(n.config.Healthcheck, img.settings.Healthcheck);
+    if (health) n.config.Healthcheck = health;
     const id = newId();
     const snap = im.snapshotter;
     let mount;
@@ -437,6 +482,8 @@ export class Engine {
       hostsPath: this.paths.hostsPath(id), hostnamePath: this.paths.hostnamePath(id), resolvConfPath: this.paths.resolvConfPath(id),
     });
     if (annotations) spec.annotations = { ...(spec.annotations ?? {}), ...annotations };
+    const userns = usernsMaps(n.hostConfig, id, new UsernsRanges(this.paths.root), (x) => !!this.store.get(x));
+    if (userns) applyUserns(spec, userns);
     try {
       validateSpec(JSON.parse(JSON.stringify(spec)));
     } catch (e) {
@@ -521,9 +568,12 @@ export class Engine {
     rmTree(stateDir);
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     this.writeContainerFiles(rec);
-    if (rec.spec.annotations?.[ANN_SNAPSHOT]) await this.images.snapshotter.mountContainer(rec.id); // again after a reboot
+    const rootMount = rec.spec.annotations?.[ANN_SNAPSHOT] ? await this.images.snapshotter.mountContainer(rec.id) : undefined; // again after a reboot
     const spec: Spec = JSON.parse(JSON.stringify(rec.spec));
     let mgr: BerthCgroupManager | undefined;
+    // the network is set up while the cgroup and the plan are made
+    const netSetup = this.networking.setUp(rec);
+    netSetup.catch(() => {});
     try {
       mgr = this.cgroup(rec);
       try {
@@ -540,8 +590,11 @@ export class Engine {
         if (r.dropped.length && !rec.hostConfig.Privileged) this.warn(`${r.dropped.join(', ')}: not available to berth on this host; the container runs without them`);
         spec.process.capabilities = r.caps;
       }
+      const netns = await netSetup;
+      if (netns) for (const ns of spec.linux?.namespaces ?? []) if (ns.type === 'network') ns.path = netns;
+      const owners = await usernsRootfs(spec, rec.rootfs, rootMount?.overlay, this.paths, rec.id, (m) => this.warn(m));
       const plan = compileCreate({
-        spec, bundle: this.paths.containerDir(rec.id), mode: 'detach',
+        spec, bundle: this.paths.containerDir(rec.id), mode: 'detach', ...owners,
         cgroup: { procsFiles: m.procsFiles(), mountPlan: (d, ns) => m.mountPlan(d, ns) },
         ...(spec.process?.terminal ? { consoleSocket: 'console.sock' } : {}),
         keyringName: rec.id,
@@ -553,11 +606,14 @@ export class Engine {
       const exitCommand = this.opts.exitCommand === null ? undefined
         : this.opts.exitCommand ? this.opts.exitCommand(rec.id)
         : [process.execPath, BERTH_BIN, '--root', this.paths.root, '--state-root', this.paths.stateRoot, 'system', 'cleanup', rec.id];
+      // the monitor runs the health check on its interval (health.ts)
+      const health = monitorHealthArgs(rec, stateDir, [process.execPath, BERTH_BIN, '--root', this.paths.root, '--state-root', this.paths.stateRoot, 'healthcheck', 'run', rec.id]);
+      if (health.length) healthOnStart(this.store, rec);
       const started = await startMonitor({
         stateDir, plan: encodePlan(plan), logPath: this.paths.logPath(rec.id), logType: lc.Type,
         maxSize: lc.Config['max-size'] ? parseSize(lc.Config['max-size']) : 0, maxFiles: Number(lc.Config['max-file'] ?? 1),
         restart: rec.hostConfig.RestartPolicy, openStdin: rec.config.OpenStdin, stdinOnce: rec.config.StdinOnce, tty: rec.config.Tty,
-        ...(oomFile ? { oomFile } : {}), ...(exitCommand ? { exitCommand } : {}), attach: !!o.attach,
+        ...(oomFile ? { oomFile } : {}), ...(exitCommand ? { exitCommand } : {}), attach: !!o.attach, extraArgs: health,
         onMonitor: (pid) => this.store.update(rec.id, { monitorPid: pid, monitorStart: processStartTime(pid) ?? '', cleaned: false }),
       });
       const changes: Partial<ContainerRecord> = {
@@ -565,11 +621,16 @@ export class Engine {
         startedAt: rfc3339Nano(), exitCode: 0, oomKilled: false, error: '', restartCount: 0, cleaned: false,
       };
       this.store.update(rec.id, changes);
+      this.networking.started(rec.id);
       this.event(rec, 'start');
       return { rec: { ...rec, ...changes } as ContainerRecord, ...(started.attach ? { attach: started.attach } : {}) };
     } catch (e) {
       if (mgr) this.destroyCgroup(rec);
+      releaseUsernsRootfs(this.paths.root, rec.id, (m) => this.warn(m));
       rmTree(stateDir);
+      await netSetup.catch(() => {});
+      await this.networking.release(rec.id).catch(() => {});
+      this.networking.started(rec.id);
       const err = e instanceof EngineError ? e : new EngineError('system', (e as Error).message);
       const code = err.kind === 'commandnotfound' ? 127 : err.kind === 'notexecutable' ? 126 : 128;
       this.store.update(rec.id, { exitCode: code, error: err.message, monitorPid: 0, monitorStart: '', cleaned: true });
@@ -726,12 +787,15 @@ export class Engine {
       if (!rec) {
         // auto-removed on the way down, maybe by the monitor's cleanup: its root file system too
         if (first.spec.annotations?.[ANN_SNAPSHOT]) await this.settleSnapshot(id);
+        // the remover releases the network too; a host port or a static address is free on return
+        if (this.networking.holdsReusable(first)) await this.networking.release(id, { background: true });
         return this.removedExit.get(id) ?? 0;
       }
       if (!isLive(rec.state)) return rec.exitCode;
       if (rec.state === 'restarting' || rec.restartCount !== restarts) return readExitFile(this.paths.stateDir(id))?.status ?? rec.exitCode;
       if (o.signal?.aborted) throw new EngineError('system', 'wait aborted');
-      if (alive(rec.monitorPid, rec.monitorStart)) await sleep(i < 100 ? 5 : 100);
+      // a monitor winding down is gone within a few ms: poll finely at first (run --rm waits on it)
+      if (alive(rec.monitorPid, rec.monitorStart)) await sleep(i < 20 ? 1 : i < 100 ? 5 : 100);
       rec = this.refresh(this.store.get(id) ?? rec);
     }
   }
@@ -761,7 +825,9 @@ export class Engine {
     this.removedExit.set(rec.id, rec.exitCode);
     this.event(rec, 'destroy');
     rmTree(this.paths.containerDir(rec.id));
+    releaseUsernsRootfs(this.paths.root, rec.id, (m) => this.warn(m));
     rmTree(this.paths.stateDir(rec.id));
+    if (rec.hostConfig.UsernsMode?.startsWith('auto')) new UsernsRanges(this.paths.root).release(rec.id);
     if (rec.spec.annotations?.[ANN_SNAPSHOT]) {
       const p: Promise<void> = this.images.snapshotter.removeContainer(rec.id).catch((e: Error) => this.warn(`cannot remove the root filesystem of ${shortId(rec.id)}: ${e.message}`));
       this.pendingRemovals.add(p);

@@ -100,6 +100,6 @@ export function mergeImageSettings(c: ContainerConfig, img: ImageSettings, given
   if (!c.WorkingDir && img.WorkingDir) out.WorkingDir = img.WorkingDir;
   if (!c.User && img.User) out.User = img.User;
   if (!given.stopSignal && img.StopSignal) out.StopSignal = img.StopSignal;
-  if (img.ExposedPorts && Object.keys(img.ExposedPorts).length) (out as ContainerConfig & { ExposedPorts?: Record<string, object> }).ExposedPorts = img.ExposedPorts;
+  if (img.ExposedPorts && Object.keys(img.ExposedPorts).length) out.ExposedPorts = { ...img.ExposedPorts, ...(c.ExposedPorts ?? {}) };
   return out;
 }

@@ -1,8 +1,10 @@
 // docker-shaped views of the engine's records: `inspect` JSON and `ps` rows.
 import { shortId } from './ids.js';
+import { networkSettings, portsText } from './networking.js';
 import type { Paths } from './paths.js';
 import { humanDuration, parseRfc3339 } from './time.js';
 import type { ContainerRecord, VolumeRecord } from './types.js';
+import type { HealthState } from './store/health.js';
 import { ZERO_TIME } from './types.js';
 
 export interface MountPoint {
@@ -32,7 +34,7 @@ export function mountPoints(c: ContainerRecord, paths: Paths, volumes: { volume:
   return out;
 }
 
-export function inspectContainer(c: ContainerRecord, paths: Paths, volumes: { volume: string; destination: string }[]): Record<string, unknown> {
+export function inspectContainer(c: ContainerRecord, paths: Paths, volumes: { volume: string; destination: string }[], health?: HealthState): Record<string, unknown> {
   const args = c.spec.process?.args ?? [];
   const user = [...(c.config.Entrypoint ?? []), ...c.config.Cmd];
   return {
@@ -52,6 +54,7 @@ export function inspectContainer(c: ContainerRecord, paths: Paths, volumes: { vo
       Error: c.error,
       StartedAt: c.startedAt,
       FinishedAt: c.finishedAt,
+      ...(health ? { Health: health } : {}),
     },
     Image: c.image,
     ResolvConfPath: paths.resolvConfPath(c.id),
@@ -83,10 +86,7 @@ export function inspectContainer(c: ContainerRecord, paths: Paths, volumes: { vo
       OnBuild: null,
       Init: c.hostConfig.Init ? args[0] : undefined,
     },
-    NetworkSettings: {
-      Bridge: '', SandboxID: '', Ports: {}, SandboxKey: c.state === 'running' && c.hostConfig.NetworkMode === 'none' ? `/proc/${c.pid}/ns/net` : '',
-      Networks: { [c.hostConfig.NetworkMode]: { IPAMConfig: null, Links: null, Aliases: null, NetworkID: c.hostConfig.NetworkMode, EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' } },
-    },
+    NetworkSettings: networkSettings(c, c.state === 'running' || c.state === 'paused' || c.state === 'restarting'),
   };
 }
 
@@ -101,12 +101,12 @@ function ago(t: string, now: number): string {
 }
 
 /** docker ps's STATUS column. */
-export function statusText(c: ContainerRecord, now = Date.now()): string {
+export function statusText(c: ContainerRecord, now = Date.now(), health?: HealthState): string {
   switch (c.state) {
     case 'created':
       return 'Created';
     case 'running':
-      return `Up ${ago(c.startedAt, now)}`;
+      return `Up ${ago(c.startedAt, now)}${!health ? '' : health.Status === 'starting' ? ' (health: starting)' : ` (${health.Status})`}`;
     case 'paused':
       return `Up ${ago(c.startedAt, now)} (Paused)`;
     case 'restarting':
@@ -119,7 +119,7 @@ export function statusText(c: ContainerRecord, now = Date.now()): string {
 }
 
 /** A row of `docker ps` (the fields --format can name). */
-export function psRow(c: ContainerRecord, noTrunc: boolean, now = Date.now()): Record<string, unknown> {
+export function psRow(c: ContainerRecord, noTrunc: boolean, now = Date.now(), health?: HealthState): Record<string, unknown> {
   const cmd = [...(c.config.Entrypoint ?? []), ...c.config.Cmd].join(' ');
   const shown = noTrunc || [...cmd].length <= 20 ? cmd : [...cmd].slice(0, 19).join('') + '…';
   const labels = Object.entries(c.config.Labels).map(([k, v]) => `${k}=${v}`).join(',');
@@ -129,9 +129,9 @@ export function psRow(c: ContainerRecord, noTrunc: boolean, now = Date.now()): R
     Command: JSON.stringify(shown),
     CreatedAt: new Date(Number((parseRfc3339(c.created) ?? 0n) / 1_000_000n)).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
     RunningFor: `${ago(c.created, now)} ago`,
-    Ports: '',
+    Ports: portsText(c, c.state === 'running' || c.state === 'paused' || c.state === 'restarting'),
     State: c.state,
-    Status: statusText(c, now),
+    Status: statusText(c, now, health),
     Size: '0B',
     Names: c.name,
     Labels: labels,

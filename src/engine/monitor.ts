@@ -5,13 +5,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { SHIM_PATH } from '../runtime/launch.js';
 import { EngineError, launchError } from './errors.js';
 import type { RestartPolicy } from './types.js';
 
-/** dist/berth-monitor, found the same way from dist/src/engine and from the CLI bundle. */
-export const MONITOR_PATH = fileURLToPath(new URL('../../berth-monitor', import.meta.url));
+/** The monitor is a sub-command of berth's one C program, dist/berth-shim (native/berth-monitor.c). */
+export const MONITOR_PATH = SHIM_PATH;
 
 export interface MonitorOptions {
   stateDir: string;
@@ -30,6 +29,8 @@ export interface MonitorOptions {
   exitCommand?: string[];
   /** Keep a first attach connection from the start (foreground run, start -a): nothing is missed. */
   attach?: boolean;
+  /** More monitor flags (the health check's schedule: health.ts). */
+  extraArgs?: string[];
   /** Called as soon as the monitor's pid is known (before the container runs). */
   onMonitor?: (pid: number) => void;
 }
@@ -48,6 +49,7 @@ export function monitorArgs(o: MonitorOptions): string[] {
   if (o.tty) a.push('-t');
   if (o.oomFile) a.push('-O', o.oomFile);
   if (o.attach) a.push('-a', '4');
+  if (o.extraArgs?.length) a.push(...o.extraArgs);
   if (o.exitCommand?.length) a.push('--', ...o.exitCommand);
   return a;
 }
@@ -57,7 +59,7 @@ export function startMonitor(o: MonitorOptions): Promise<MonitorStarted> {
   writeFileSync(join(o.stateDir, 'plan'), o.plan, { mode: 0o600 });
   const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'ignore', 'pipe'];
   if (o.attach) stdio.push('pipe');
-  const child = spawn(MONITOR_PATH, monitorArgs(o), { stdio, detached: true });
+  const child = spawn(MONITOR_PATH, ['monitor', ...monitorArgs(o)], { stdio, detached: true });
   child.unref();
   const status = child.stdio[3] as Socket;
   const attachSock = o.attach ? (child.stdio[4] as Socket) : undefined;
@@ -77,7 +79,7 @@ export function startMonitor(o: MonitorOptions): Promise<MonitorStarted> {
         reject(err);
       } else resolve({ monitorPid, pid, ...(attachSock ? { attach: new AttachClient(attachSock) } : {}) });
     };
-    child.once('error', (e) => finish(new EngineError('system', `cannot start berth-monitor (${MONITOR_PATH}): ${e.message}; run "npm run build"`)));
+    child.once('error', (e) => finish(new EngineError('system', `cannot start the monitor (${MONITOR_PATH} monitor): ${e.message}; run "npm run build"`)));
     status.on('error', () => {});
     status.on('data', (d: Buffer) => {
       buf += d.toString();

@@ -4,13 +4,17 @@ import { availableParallelism } from 'node:os';
 import { parseSignal } from '../runtime/launch.js';
 import { invalid } from './errors.js';
 import { validName } from './ids.js';
+import { normalizeNetwork, type NetworkCreateOptions } from './networking-options.js';
+import { normalizeBlkio, type BlkioOptions } from './blkio.js';
+import { normalizeUserns, type UsernsCreateOptions } from './userns-options.js';
+import { normalizeHealth, type HealthOptions } from './health-config.js';
 import type { ContainerConfig, DeviceMapping, HostConfig, MountSpec, RestartPolicy, Ulimit } from './types.js';
 import {
   parseCpus, parseDevice, parseEnv, parseKeyValues, parseMountFlag, parseRestartPolicy, parseSize, parseSwap, parseTmpfsFlag,
   parseUlimit, parseVolumeFlag, validCpuset,
 } from './units.js';
 
-export interface CreateOptions {
+export interface CreateOptions extends BlkioOptions, HealthOptions, NetworkCreateOptions, UsernsCreateOptions {
   /** An image reference (needs the image store), or... */
   image?: string;
   /** ...a root filesystem directory used in place (like podman's --rootfs). */
@@ -42,7 +46,6 @@ export interface CreateOptions {
   init?: boolean;
   restart?: string | RestartPolicy;
   autoRemove?: boolean;
-  network?: 'none' | 'host';
   memory?: number | string;
   memorySwap?: number | string;
   cpus?: number | string;
@@ -64,6 +67,8 @@ export interface CreateOptions {
   storageOpt?: string[];
   /** When to pull the image: missing (default, as docker), never, always. */
   pull?: 'missing' | 'never' | 'always';
+  /** --platform: "os/arch[/variant]" to pull and run (default: this host's). */
+  platform?: string;
 }
 
 export interface NormalizedCreate {
@@ -94,6 +99,8 @@ export function normalizeCreate(o: CreateOptions): NormalizedCreate {
     Labels: { ...(o.labels ?? {}) }, StopSignal: stopSignal,
     ...(o.stopTimeout !== undefined ? { StopTimeout: o.stopTimeout } : {}),
   };
+  const health = normalizeHealth(o);
+  if (health) config.Healthcheck = health;
   if (config.Hostname && !/^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$/.test(config.Hostname)) throw invalid(`invalid hostname format: ${config.Hostname}`);
   if (config.WorkingDir && !config.WorkingDir.startsWith('/')) throw invalid(`the working directory '${config.WorkingDir}' is invalid, it needs to be an absolute path`);
 
@@ -158,17 +165,19 @@ export function normalizeCreate(o: CreateOptions): NormalizedCreate {
   if (logOpts['max-file'] !== undefined && !/^[1-9]\d*$/.test(logOpts['max-file'])) throw invalid(`invalid value for max-file: ${logOpts['max-file']}`);
   if (logOpts['max-file'] !== undefined && logOpts['max-file'] !== '1' && logOpts['max-size'] === undefined) throw invalid('max-file cannot be set without max-size');
 
+  // bridge networking needs root (CAP_NET_ADMIN in the host's netns); rootless defaults to none
+  const net = normalizeNetwork(o, process.getuid?.() === 0 ? 'bridge' : 'none');
   const hostConfig: HostConfig = {
     Binds: binds, Mounts: mounts, Tmpfs: tmpfs, ReadonlyRootfs: !!o.readOnly, Init: !!o.init,
-    RestartPolicy: restart, AutoRemove: !!o.autoRemove, NetworkMode: o.network ?? 'none',
+    RestartPolicy: restart, AutoRemove: !!o.autoRemove, ...net.hostConfig,
     Memory: memory, MemorySwap: memorySwap, NanoCpus: nanoCpus, CpuShares: o.cpuShares ?? 0, CpusetCpus: o.cpusetCpus ?? '',
     PidsLimit: o.pidsLimit ?? null,
     Devices: (o.devices ?? []).map((d) => (typeof d === 'string' ? parseDevice(d) : d)),
     CapAdd: o.capAdd ?? [], CapDrop: o.capDrop ?? [], Privileged: !!o.privileged, SecurityOpt: o.securityOpt ?? [],
     Ulimits: ulimits, Sysctls: sysctls, LogConfig: { Type: logType, Config: logOpts },
+    ...normalizeBlkio(o),
+    ...normalizeUserns(o),
   };
-  if (!['none', 'host'].includes(hostConfig.NetworkMode)) {
-    throw invalid(`network ${hostConfig.NetworkMode} not found: berth supports --network none and --network host (bridge networks are not available yet)`);
-  }
+  if (net.exposed.length) config.ExposedPorts = { ...(config.ExposedPorts ?? {}), ...Object.fromEntries(net.exposed.map((p) => [p, {}])) };
   return { ...(o.name !== undefined ? { name: o.name.replace(/^\//, '') } : {}), image: config.Image, ...(o.rootfs ? { rootfs: o.rootfs } : {}), config, hostConfig };
 }

@@ -1,6 +1,7 @@
 // A container's OCI spec: berth's default spec with docker's defaults (capabilities, masked and
 // read-only paths, seccomp profile, /etc/hosts, /etc/hostname and /etc/resolv.conf bind-mounted
 // from the container's directory, the short id as hostname) and the user's options on top.
+import { blockIOOf } from './blkio.js';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CAPABILITY_NAMES, isCapabilityName } from '../spec/capabilities.js';
@@ -254,6 +255,8 @@ export function buildSpec(i: SpecInput): Spec {
     rules.push(rule);
   }
   resources.devices = rules;
+  const blockIO = blockIOOf(hc); // throws for a path that is not a block device
+  if (blockIO) resources.blockIO = blockIO;
   linux.resources = resources;
   if (devices.length) linux.devices = devices;
   if (Object.keys(hc.Sysctls).length) linux.sysctl = { ...hc.Sysctls };

@@ -2,6 +2,9 @@
 // later, the Docker Engine API map onto them directly.
 import type { Spec } from '../spec/types.js';
 import type { ContainerState } from './state.js';
+import type { BlkioHostConfig } from './blkio.js';
+import type { UsernsHostConfig } from './userns-options.js';
+import type { HealthConfig } from './health-config.js';
 
 export type RestartPolicyName = 'no' | 'always' | 'on-failure' | 'unless-stopped';
 export interface RestartPolicy {
@@ -54,6 +57,10 @@ export interface ContainerConfig {
   Labels: Record<string, string>;
   StopSignal: string;
   StopTimeout?: number;
+  /** Ports the image or --expose declares ("80/tcp": {}); -P publishes them. */
+  ExposedPorts?: Record<string, object>;
+  /** docker's Healthcheck (durations in nanoseconds); Test ["NONE"] disables the image's. */
+  Healthcheck?: HealthConfig;
 }
 
 export interface LogConfig {
@@ -61,7 +68,7 @@ export interface LogConfig {
   Config: Record<string, string>;
 }
 
-export interface HostConfig {
+export interface HostConfig extends BlkioHostConfig, Partial<UsernsHostConfig> {
   Binds: string[];
   Mounts: MountSpec[];
   Tmpfs: Record<string, string>;
@@ -69,7 +76,18 @@ export interface HostConfig {
   Init: boolean;
   RestartPolicy: RestartPolicy;
   AutoRemove: boolean;
-  NetworkMode: 'none' | 'host';
+  /** bridge (default), none, host, a network's name, container:ID, or a netns path (networking.ts). */
+  NetworkMode: string;
+  /** -p, docker's shape ("80/tcp": [{ HostIp, HostPort }]); -P; --dns*; --add-host. */
+  PortBindings?: Record<string, { HostIp: string; HostPort: string }[]>;
+  PublishAllPorts?: boolean;
+  Dns?: string[];
+  DnsSearch?: string[];
+  DnsOptions?: string[];
+  ExtraHosts?: string[];
+  /** docker's NetworkingConfig endpoint settings of the container's network (--ip, --network-alias). */
+  /** IPv6Address: --ip6; EgressRate: --egress-rate in bytes/s (berth's own). */
+  NetworkEndpoint?: { Aliases: string[]; IPv4Address: string; IPv6Address?: string; EgressRate?: number };
   Memory: number;
   MemorySwap: number;
   NanoCpus: number;

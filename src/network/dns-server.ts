@@ -109,6 +109,7 @@ export class Resolver {
     const records: Records = {
       lookup: (n) => view.records.lookup(n) ?? stripSearch(n, domains, view.records),
       reverse: view.records.reverse,
+      lookup6: (n) => view.records.lookup6?.(n) ?? stripSearch(n, domains, { lookup: (x) => view.records.lookup6?.(x), reverse: () => undefined }),
     };
     const local = answer(q, records);
     if (local !== 'forward') return encode(local);

@@ -3,6 +3,7 @@
 // names, short ids, --network-alias), or forward upstream. Pure functions; the long-lived UDP
 // server is dns-server.ts.
 import { formatIPv4, isIPv4, parseIPv4 } from './cidr.js';
+import { formatIPv6, ip6Bytes, ip6FromBytes, parseIPv6 } from './cidr6.js';
 
 export const TYPE = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, ANY: 255 } as const;
 export const CLASS_IN = 1;
@@ -18,7 +19,7 @@ export interface Answer {
   name: string;
   type: number;
   ttl: number;
-  /** A: dotted IPv4; PTR: a domain name. */
+  /** A: dotted IPv4; AAAA: an IPv6 address; PTR: a domain name. */
   data: string;
 }
 
@@ -104,6 +105,7 @@ export function decode(buf: Buffer): Message {
     if (rd + rdlen > buf.length) throw new DnsFormatError('truncated rdata');
     let data = '';
     if (type === TYPE.A && rdlen === 4) data = formatIPv4(buf.readUInt32BE(rd));
+    else if (type === TYPE.AAAA && rdlen === 16) data = formatIPv6(ip6FromBytes(buf.subarray(rd, rd + 16)));
     else if (type === TYPE.PTR || type === TYPE.CNAME) data = readName(buf, rd).name;
     else data = buf.toString('hex', rd, rd + rdlen);
     answers.push({ name: n.name, type, ttl, data });
@@ -130,7 +132,8 @@ export function encode(m: Message): Buffer {
     if (a.type === TYPE.A) {
       rdata = Buffer.alloc(4);
       rdata.writeUInt32BE(parseIPv4(a.data));
-    } else rdata = writeName(a.data);
+    } else if (a.type === TYPE.AAAA) rdata = ip6Bytes(parseIPv6(a.data));
+    else rdata = writeName(a.data);
     const t = Buffer.alloc(10);
     t.writeUInt16BE(a.type, 0);
     t.writeUInt16BE(CLASS_IN, 2);
@@ -161,6 +164,8 @@ export interface Records {
   lookup(name: string): string[] | undefined;
   /** The name of an address (for reverse queries), or undefined. */
   reverse(ip: string): string | undefined;
+  /** IPv6 addresses of a known name (dual-stack networks); empty or absent otherwise. */
+  lookup6?(name: string): string[] | undefined;
 }
 
 export const TTL = 600;
@@ -194,8 +199,12 @@ export function answer(q: Message, records: Records): Message | 'forward' {
   }
   const ips = records.lookup(name);
   if (!ips) return 'forward';
-  if (qq.type !== TYPE.A && qq.type !== TYPE.ANY) return reply(RCODE.NOERROR, []);
-  return reply(RCODE.NOERROR, ips.map((ip) => ({ name: qq.name, type: TYPE.A, ttl: TTL, data: ip })));
+  const a = ips.map((ip) => ({ name: qq.name, type: TYPE.A, ttl: TTL, data: ip }));
+  const aaaa = (records.lookup6?.(name) ?? []).map((ip) => ({ name: qq.name, type: TYPE.AAAA, ttl: TTL, data: ip }));
+  if (qq.type === TYPE.A) return reply(RCODE.NOERROR, a);
+  if (qq.type === TYPE.AAAA) return reply(RCODE.NOERROR, aaaa);
+  if (qq.type === TYPE.ANY) return reply(RCODE.NOERROR, [...a, ...aaaa]);
+  return reply(RCODE.NOERROR, []);
 }
 
 /** A REFUSED for a client that may not ask. */
@@ -209,8 +218,9 @@ export function servfail(q: Message): Buffer {
 }
 
 /** Builds name -> addresses and address -> name from a network's allocations. */
-export function recordsOf(allocs: { ip: string; names: string[] }[]): Records {
+export function recordsOf(allocs: { ip: string; ip6?: string; names: string[] }[]): Records {
   const byName = new Map<string, string[]>();
+  const byName6 = new Map<string, string[]>();
   const byIp = new Map<string, string>();
   for (const a of allocs) {
     for (const n of a.names) {
@@ -218,8 +228,9 @@ export function recordsOf(allocs: { ip: string; names: string[] }[]): Records {
       const l = byName.get(k);
       if (l) l.push(a.ip);
       else byName.set(k, [a.ip]);
+      if (a.ip6) byName6.set(k, [...(byName6.get(k) ?? []), a.ip6]);
     }
     if (a.names[0]) byIp.set(a.ip, a.names[0]);
   }
-  return { lookup: (n) => byName.get(n), reverse: (ip) => byIp.get(ip) };
+  return { lookup: (n) => byName.get(n), reverse: (ip) => byIp.get(ip), lookup6: (n) => byName6.get(n) };
 }

@@ -2,7 +2,9 @@
 // of the ruleset). The rules are fixed and refer to named sets and maps, so a change is a few set
 // elements in one `nft -f -` transaction, never a rule rewrite:
 //   sets  bridges (every berth bridge), same (bridge . bridge pairs), internal (--internal bridges)
-//   maps  pub_any4 (proto . port -> container ip . port), pub_ip4 (host ip . proto . port -> ...)
+//   maps  pub_any4 (proto . port -> container ip . port), pub_ip4 (host ip . proto . port -> ...),
+//         pub_any6 (proto . port -> container ip6 . port: dual-stack containers' ports on the
+//         host's v6 addresses; ::1 is not DNAT'd, v6 has no route_localnet)
 //   forward      same bridge: accept; internal bridges: nothing in or out; published (DNAT'd)
 //                connections: accept, from anywhere (other networks too, as through the host);
 //                otherwise between berth bridges: drop (isolation); into a bridge: replies only
@@ -37,6 +39,7 @@ export function skeleton(table: string): string {
     `add set ${T} internal { type ifname; }`,
     `add map ${T} pub_any4 { type inet_proto . inet_service : ipv4_addr . inet_service; }`,
     `add map ${T} pub_ip4 { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }`,
+    `add map ${T} pub_any6 { type inet_proto . inet_service : ipv6_addr . inet_service; }`,
     `add chain ${T} forward { type filter hook forward priority filter; policy accept; }`,
     `add chain ${T} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
     `add chain ${T} output { type nat hook output priority -100; policy accept; }`,
@@ -52,9 +55,11 @@ export function skeleton(table: string): string {
     `flush chain ${T} prerouting`,
     `add rule ${T} prerouting dnat ip to ip daddr . meta l4proto . th dport map @pub_ip4`,
     `add rule ${T} prerouting fib daddr type local dnat ip to meta l4proto . th dport map @pub_any4`,
+    `add rule ${T} prerouting fib daddr type local dnat ip6 to meta l4proto . th dport map @pub_any6`,
     `flush chain ${T} output`,
     `add rule ${T} output dnat ip to ip daddr . meta l4proto . th dport map @pub_ip4`,
     `add rule ${T} output fib daddr type local dnat ip to meta l4proto . th dport map @pub_any4`,
+    `add rule ${T} output ip6 daddr != ::1 fib daddr type local dnat ip6 to meta l4proto . th dport map @pub_any6`,
     `flush chain ${T} postrouting`,
     `add rule ${T} postrouting ip saddr 127.0.0.0/8 oifname @bridges masquerade`,
     `add rule ${T} postrouting ct status dnat iifname . oifname @same masquerade`,
@@ -77,14 +82,17 @@ export function bridgeElements(table: string, op: 'add' | 'delete', b: BridgeRul
 }
 
 /** Map elements publishing a container's ports (create: fails if a key exists), or deleting them. */
-export function portElements(table: string, op: 'create' | 'delete', container: string, ip: string, ports: PortMapping[]): string {
+export function portElements(table: string, op: 'create' | 'delete', container: string, ip: string, ports: PortMapping[], ip6?: string): string {
   const T = `inet ${checkTableName(table)}`;
   return ports
     .map((p) => {
       const key = p.hostIp ? `${q(p.hostIp).slice(1, -1)} . ${p.proto} . ${p.hostPort}` : `${p.proto} . ${p.hostPort}`;
       const map = p.hostIp ? 'pub_ip4' : 'pub_any4';
-      if (op === 'delete') return `delete element ${T} ${map} { ${key} }\n`;
-      return `create element ${T} ${map} { ${key} comment ${q(container)} : ${q(ip).slice(1, -1)} . ${p.containerPort} }\n`;
+      // a dual-stack container's port published on every address also answers on the host's v6 ones
+      const v6 = ip6 && !p.hostIp;
+      if (op === 'delete') return `delete element ${T} ${map} { ${key} }\n` + (v6 ? `delete element ${T} pub_any6 { ${key} }\n` : '');
+      return `create element ${T} ${map} { ${key} comment ${q(container)} : ${q(ip).slice(1, -1)} . ${p.containerPort} }\n`
+        + (v6 ? `create element ${T} pub_any6 { ${key} comment ${q(container)} : ${q(ip6).slice(1, -1)} . ${p.containerPort} }\n` : '');
     })
     .join('');
 }
@@ -127,7 +135,7 @@ export interface TableState {
   bridges: string[];
   internal: string[];
   /** Port map elements: map, key text (as nft -f takes it), container id (the comment). */
-  ports: { map: 'pub_any4' | 'pub_ip4'; key: string; container: string }[];
+  ports: { map: 'pub_any4' | 'pub_ip4' | 'pub_any6'; key: string; container: string }[];
 }
 
 type Json = Record<string, unknown>;
@@ -149,7 +157,7 @@ export async function readTable(table: string): Promise<TableState> {
     for (const e of set.elem as unknown[]) {
       if (name === 'bridges' || name === 'internal') {
         if (typeof e === 'string') (name === 'bridges' ? st.bridges : st.internal).push(e);
-      } else if (name === 'pub_any4' || name === 'pub_ip4') {
+      } else if (name === 'pub_any4' || name === 'pub_ip4' || name === 'pub_any6') {
         const [k] = e as [Json, unknown];
         const inner = (k.elem ?? k) as Json;
         const val = (inner.val ?? inner) as Json;

@@ -9,6 +9,8 @@ import { contains, formatIPv4, hostRange, last, macFromIPv4, parseCidr, parseIPv
 import { conflict, invalid, system } from './errors.js';
 import { readJson, rmQuiet, writeJsonAtomic } from './fsutil.js';
 import { withLock, withLockSync } from './lock.js';
+import { next6, static6 } from './ipam6.js';
+import { formatCidr6, formatIPv6, parseCidr6, parseIPv6, type Cidr6 } from './cidr6.js';
 
 export interface Allocation {
   ip: string;
@@ -19,6 +21,8 @@ export interface Allocation {
   mac: string;
   /** The container's own upstream resolvers (--dns); the host's when empty. */
   dns: string[];
+  /** Dual-stack networks: the container's IPv6 address (released with the v4 one). */
+  ip6?: string;
 }
 
 export interface IpamFile {
@@ -28,6 +32,10 @@ export interface IpamFile {
   range?: string;
   /** The last address handed out automatically (the next search starts after it). */
   last?: string;
+  /** Dual stack: the v6 subnet and gateway, and the last v6 address handed out automatically. */
+  subnet6?: string;
+  gateway6?: string;
+  last6?: string;
   allocations: Record<string, Allocation>;
 }
 
@@ -36,6 +44,9 @@ export interface IpamPool {
   gateway: number;
   /** Automatic allocation only from here (--ip-range); static addresses may be anywhere in the subnet. */
   range?: Cidr;
+  /** Dual stack: every allocation also gets an address from here. */
+  subnet6?: Cidr6;
+  gateway6?: bigint;
 }
 
 export class Ipam {
@@ -84,17 +95,27 @@ export class Ipam {
    * Allocates an address for `alloc.container` (static when `ip` is given). A container already
    * holding an address in this network is an error: connect it once.
    */
-  allocate(alloc: Omit<Allocation, 'ip'>, ip?: string): string {
-    return withLockSync(this.lockFile, () => this.allocateHeld(alloc, ip));
+  allocate(alloc: Omit<Allocation, 'ip' | 'ip6'>, ip?: string, ip6?: string): string {
+    return withLockSync(this.lockFile, () => this.allocateHeld(alloc, ip, ip6));
   }
 
   /** allocate() for a caller that holds the lock. */
-  allocateHeld(alloc: Omit<Allocation, 'ip'>, ip?: string): string {
+  allocateHeld(alloc: Omit<Allocation, 'ip' | 'ip6'>, ip?: string, ip6?: string): string {
     return this.updateHeld((f) => {
       const held = Object.values(f.allocations).find((a) => a.container === alloc.container);
       if (held) throw conflict(`container ${alloc.container.slice(0, 12)} already has ${held.ip} in network ${this.networkId.slice(0, 12)}`);
+      if (ip6 !== undefined && !this.pool.subnet6) throw invalid(`invalid --ip6 ${ip6}: network ${this.networkId.slice(0, 12)} has no IPv6 subnet (create it with --ipv6)`);
       const chosen = ip !== undefined ? this.checkStatic(f, ip) : this.next(f);
-      f.allocations[chosen] = { ...alloc, ip: chosen, mac: alloc.mac || macFromIPv4(parseIPv4(chosen)) };
+      let v6: string | undefined;
+      if (this.pool.subnet6) {
+        const pool6 = { subnet: this.pool.subnet6, gateway: this.pool.gateway6 ?? -1n };
+        const taken = new Set(Object.values(f.allocations).map((a) => a.ip6).filter((x): x is string => !!x));
+        v6 = ip6 !== undefined ? static6(pool6, taken, ip6) : next6(pool6, taken, f.last6);
+        if (ip6 === undefined) f.last6 = v6;
+        f.subnet6 = formatCidr6(this.pool.subnet6);
+        if (this.pool.gateway6 !== undefined) f.gateway6 = formatIPv6(this.pool.gateway6);
+      }
+      f.allocations[chosen] = { ...alloc, ip: chosen, mac: alloc.mac || macFromIPv4(parseIPv4(chosen)), ...(v6 ? { ip6: v6 } : {}) };
       if (ip === undefined) f.last = chosen;
       return { value: chosen, write: true };
     });
@@ -170,17 +191,19 @@ export class Ipam {
 }
 
 /** The pool of a network's stored config. */
-export function poolOf(cfg: { subnet: string; gateway: string; ipRange?: string }): IpamPool {
+export function poolOf(cfg: { subnet: string; gateway: string; ipRange?: string; subnet6?: string; gateway6?: string }): IpamPool {
   const p: IpamPool = { subnet: parseCidr(cfg.subnet), gateway: parseIPv4(cfg.gateway) };
   if (cfg.ipRange) p.range = parseCidr(cfg.ipRange);
+  if (cfg.subnet6) p.subnet6 = parseCidr6(cfg.subnet6);
+  if (cfg.gateway6) p.gateway6 = parseIPv6(cfg.gateway6);
   return p;
 }
 
 /** An Ipam whose lock the holder has: the *Held methods only. */
 export class HeldIpam {
   constructor(private readonly ipam: Ipam) {}
-  allocate(alloc: Omit<Allocation, 'ip'>, ip?: string): string {
-    return this.ipam.allocateHeld(alloc, ip);
+  allocate(alloc: Omit<Allocation, 'ip' | 'ip6'>, ip?: string, ip6?: string): string {
+    return this.ipam.allocateHeld(alloc, ip, ip6);
   }
   release(container: string): string | undefined {
     return this.ipam.releaseHeld(container);

@@ -6,6 +6,9 @@ import {
   ADDR_INDEX_OFFSET, ROUTE_OIF_OFFSET, VETH_MASTER_OFFSET, Plan, closeQuiet, msgBridgePort, msgDefaultRoute, msgDelLink, msgLinkUp, msgLoopbackUp,
   msgNewAddr, msgNewBridge, msgNewVeth, openNetns, runPlan,
 } from './netlink.js';
+import { parseCidr6, parseIPv6 } from './cidr6.js';
+import { msgDefaultRoute6, msgNewAddr6 } from './netlink6.js';
+import { msgTbf, QDISC_INDEX_OFFSET, tbfSizes } from './tc.js';
 
 export interface BridgeSpec {
   name: string;
@@ -15,15 +18,24 @@ export interface BridgeSpec {
   mtu: number;
   /** route_localnet=1, so 127.0.0.1-published ports can be DNAT'd onto the bridge. */
   localnet: boolean;
+  /** Dual stack: the v6 gateway address and subnet, also on the bridge. */
+  gateway6?: string;
+  subnet6?: string;
 }
 
 export function bridgePlan(b: BridgeSpec): Plan {
   const mac = createHash('sha256').update(b.name).digest().subarray(0, 6);
   mac[0] = (mac[0]! & 0xfe) | 0x02; // unicast, locally administered: a fixed MAC does not flap as ports come and go
-  return new Plan()
+  const p = new Plan()
     .send(msgNewBridge(b.name, { mtu: b.mtu, mac }), `create bridge ${b.name}`)
     .ifindex(b.name, ADDR_INDEX_OFFSET, `find bridge ${b.name}`)
     .send(msgNewAddr(0, parseIPv4(b.gateway), parseCidr(b.subnet)), `add ${b.gateway}/${parseCidr(b.subnet).prefix} to ${b.name}`);
+  if (b.gateway6 && b.subnet6) {
+    const prefix = parseCidr6(b.subnet6).prefix;
+    p.ifindex(b.name, ADDR_INDEX_OFFSET, `find bridge ${b.name}`)
+      .send(msgNewAddr6(0, parseIPv6(b.gateway6), { prefix }), `add ${b.gateway6}/${prefix} to ${b.name}`);
+  }
+  return p;
 }
 
 export async function createBridge(b: BridgeSpec): Promise<void> {
@@ -65,6 +77,12 @@ export interface VethSpec {
   gateway?: string;
   /** Bridge port isolation: no traffic to other isolated ports of the bridge. */
   isolated: boolean;
+  /** Dual stack: the v6 address and subnet, and the v6 default route's gateway. */
+  ip6?: string;
+  subnet6?: string;
+  gateway6?: string;
+  /** Egress rate limit in bytes per second (tc.ts: tbf on the container's interface). */
+  egressRate?: number;
 }
 
 /** NS_FD is the netns file as the executor's fd 3. */
@@ -80,22 +98,35 @@ export function vethPlan(v: VethSpec): Plan {
     .ifindex(v.ifname, ADDR_INDEX_OFFSET, `find ${v.ifname}`)
     .send(msgNewAddr(0, parseIPv4(v.ip), parseCidr(v.subnet)), `add ${v.ip} to ${v.ifname}`)
     .send(msgLinkUp(v.ifname), `set ${v.ifname} up`);
+  if (v.egressRate) {
+    p.ifindex(v.ifname, QDISC_INDEX_OFFSET, `find ${v.ifname}`)
+      .send(msgTbf(0, { rate: v.egressRate, ...tbfSizes(v.egressRate, v.mtu) }), `limit ${v.ifname} to ${v.egressRate} bytes/s (tbf)`);
+  }
   if (v.gateway) {
     p.ifindex(v.ifname, ROUTE_OIF_OFFSET, `find ${v.ifname}`).send(msgDefaultRoute(parseIPv4(v.gateway)), `add default route via ${v.gateway}`);
+  }
+  if (v.ip6 && v.subnet6) {
+    const prefix = parseCidr6(v.subnet6).prefix;
+    p.ifindex(v.ifname, ADDR_INDEX_OFFSET, `find ${v.ifname}`).send(msgNewAddr6(0, parseIPv6(v.ip6), { prefix }), `add ${v.ip6}/${prefix} to ${v.ifname}`);
+    if (v.gateway6) {
+      p.ifindex(v.ifname, ROUTE_OIF_OFFSET, `find ${v.ifname}`).send(msgDefaultRoute6(parseIPv6(v.gateway6)), `add default route via ${v.gateway6}`);
+    }
   }
   return p;
 }
 
 /** Creates and configures the pair; on failure removes the host end (and with it the peer). */
-export async function createVeth(netnsPath: string, v: VethSpec): Promise<void> {
-  const fd = openNetns(netnsPath);
+export async function createVeth(netnsPath: string, v: VethSpec, o: { createNetns?: boolean } = {}): Promise<void> {
+  // createNetns: the helper first makes the netns at netnsPath (berth-shim netns add PATH netlink,
+  // the engine's persistent netns) and hands it to the plan as fd 3: one process for both
+  const fd = o.createNetns ? -1 : openNetns(netnsPath);
   try {
-    await runPlan(vethPlan(v), [fd]);
+    await (o.createNetns ? runPlan(vethPlan(v), [], ['netns', 'add', netnsPath, 'netlink']) : runPlan(vethPlan(v), [fd]));
   } catch (e) {
     await deleteLink(v.hostIf).catch(() => {});
     throw e;
   } finally {
-    closeQuiet(fd);
+    if (fd >= 0) closeQuiet(fd);
   }
 }
 

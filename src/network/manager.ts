@@ -14,7 +14,7 @@
 // Lock order: endpoint -> network -> ipam; ports under endpoint only; networks.lock -> network.
 // Every attach step pushes its undo; a failure runs them backwards (nothing is left half-made).
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstHost, formatCidr, formatIPv4, isIPv4, macFromIPv4, overlaps, parseCidr, parseIPv4, within, contains, hostRange, type Cidr } from './cidr.js';
 import { conflict, inUse, invalid, isNetworkError, notFound, NetworkError } from './errors.js';
@@ -23,10 +23,15 @@ import * as fw from './firewall.js';
 import { readJson, rmQuiet, writeJsonAtomic } from './fsutil.js';
 import { bridgePorts, defaultMtu, hostResolvConf, hostRoutes, linkExists, linkMaster, listeners, listLinks, setSysctl } from './host.js';
 import { Ipam, poolOf } from './ipam.js';
+import { parseCidr6, parseIPv6 } from './cidr6.js';
 import { createBridge, createVeth, deleteLink, deleteLinks, loopbackOnly, vethName } from './links.js';
 import { withLock, withLockSync } from './lock.js';
 import { collides, expandPorts, parsePortSpec, type PortMapping, type PortSpec } from './ports.js';
 import { ensureResolver, resolverPid, stopResolver } from './resolver-process.js';
+import { resolveV6 } from './network6.js';
+import { parseRate } from './tc.js';
+import { CniNetworks, reconcileCni, type CniNetworkDef } from './cni-networks.js';
+import { primaryIp, type CniConfList } from './cni.js';
 
 export interface NetworkManagerOptions {
   /** Persistent network definitions (default /var/lib/berth/network). */
@@ -51,9 +56,11 @@ export interface NetworkManagerOptions {
   resolvConf?: string;
   /** A network's resolver exits after this long without endpoints (default 30 s). */
   dnsIdleMs?: number;
+  /** Where CNI plugins are looked for (CNI_PATH; default /usr/lib/cni, /opt/cni/bin). */
+  cniPath?: string[];
 }
 
-export type NetworkDriver = 'bridge';
+export type NetworkDriver = 'bridge' | 'cni';
 
 export interface NetworkCreateOptions {
   name: string;
@@ -62,7 +69,13 @@ export interface NetworkCreateOptions {
   gateway?: string;
   ipRange?: string;
   internal?: boolean;
+  /** Dual stack (--ipv6): every container also gets an address from subnet6. */
   ipv6?: boolean;
+  /** The v6 subnet (a ULA /64 derived from the id when absent); `subnet` may also be v6 with ipv6. */
+  subnet6?: string;
+  gateway6?: string;
+  /** driver "cni": the conflist, as a file path or its JSON (text or object); or --opt conflist=PATH. */
+  cni?: string | object;
   labels?: Record<string, string>;
   /**
    * --opt: "mtu" (or com.docker.network.driver.mtu), "isolate"=true (bridge port isolation: no
@@ -84,6 +97,12 @@ export interface Network {
   mtu: number;
   /** Bridge port isolation between the network's containers. */
   isolate: boolean;
+  /** Dual stack: the v6 subnet and gateway (absent on v4-only networks). */
+  ipv6?: boolean;
+  subnet6?: string;
+  gateway6?: string;
+  /** driver "cni": the conflist its plugins run with (bridge, subnet and gateway are then empty). */
+  cni?: CniConfList;
   /** An embedded resolver answers container names and aliases (user-defined networks). */
   dns: boolean;
   labels: Record<string, string>;
@@ -98,6 +117,7 @@ export interface NetworkEndpointInfo {
   name: string;
   ip: string;
   mac: string;
+  ip6?: string;
 }
 
 export interface NetworkInspect extends Network {
@@ -112,6 +132,13 @@ export interface AttachOptions {
   hostname?: string;
   /** A static address (--ip). */
   ip?: string;
+  /** A static IPv6 address (--ip6) on a dual-stack network. */
+  ip6?: string;
+  /**
+   * Egress rate limit of this attachment's interface: bytes per second, or tc units ("10mbit",
+   * "1mibps"). Shapes what the container sends (tc.ts explains the choice).
+   */
+  egressRate?: string | number;
   /** --network-alias */
   aliases?: string[];
   /** -p specs ("127.0.0.1:8080:80/tcp") or parsed ones; published on this network's address. */
@@ -124,6 +151,11 @@ export interface AttachOptions {
   addHosts?: string[];
   /** Where hosts, resolv.conf and hostname are written (default <runDir>/containers/<id>). */
   filesDir?: string;
+  /**
+   * The engine: netnsPath does not exist yet; the first attach makes it there (a persistent,
+   * bind-mounted netns) in the process that creates the links. The caller removes it.
+   */
+  createNetns?: boolean;
 }
 
 export interface AttachResult {
@@ -137,6 +169,12 @@ export interface AttachResult {
   /** The interface in the container (eth0, eth1, ...). */
   ifname: string;
   ports: PortMapping[];
+  /** Dual-stack networks: the v6 address, its prefix length and the v6 gateway. */
+  ip6?: string;
+  prefixLen6?: number;
+  gateway6?: string;
+  /** The egress limit in bytes per second, when one was asked for. */
+  egressRate?: number;
   hostsFile: string;
   resolvConf: string;
   hostnameFile: string;
@@ -151,6 +189,11 @@ interface Attachment {
   hostIf: string;
   aliases: string[];
   ports: PortMapping[];
+  ip6?: string;
+  gateway6?: string;
+  egressRate?: number;
+  /** Attached by CNI plugins (detach runs their DEL). */
+  cni?: boolean;
 }
 
 interface EndpointRecord {
@@ -197,8 +240,9 @@ export class NetworkManager {
   readonly configDir: string;
   readonly runDir: string;
   readonly table: string;
-  private readonly o: Required<Omit<NetworkManagerOptions, 'configDir' | 'runDir' | 'table'>>;
+  private readonly o: Required<Omit<NetworkManagerOptions, 'configDir' | 'runDir' | 'table' | 'cniPath'>>;
   private skeletonApplied = false;
+  private readonly cniNets: CniNetworks;
 
   constructor(opts: NetworkManagerOptions = {}) {
     this.configDir = opts.configDir ?? '/var/lib/berth/network';
@@ -215,6 +259,9 @@ export class NetworkManager {
       dnsIdleMs: opts.dnsIdleMs ?? 30_000,
     };
     for (const d of [this.netDir, this.ipamDir, this.endpointDir, this.dnsDir]) mkdirSync(d, { recursive: true });
+    // CNI results are kept with the definitions: host-local and other plugins keep persistent
+    // state, so DEL must still find the result after a reboot
+    this.cniNets = new CniNetworks(join(this.configDir, 'cni'), join(this.configDir, 'cni-results'), opts.cniPath);
   }
 
   private get netDir() {
@@ -256,7 +303,7 @@ export class NetworkManager {
 
   /** Finds a network by exact name, full id or unique id prefix. */
   find(ref: string): Network | undefined {
-    const all = this.readAll();
+    const all = [...this.readAll(), ...this.cniNets.all().map(cniNetwork)];
     const byName = all.find((n) => n.name === ref);
     if (byName) return byName;
     const byId = all.filter((n) => n.id.startsWith(ref));
@@ -273,7 +320,7 @@ export class NetworkManager {
 
   list(filter: { name?: string; label?: string } = {}): Network[] {
     this.ensureDefault();
-    return this.readAll().filter((n) => {
+    return [...this.readAll(), ...this.cniNets.all().map(cniNetwork)].filter((n) => {
       if (filter.name && !n.name.includes(filter.name)) return false;
       if (filter.label) {
         const [k, v] = filter.label.split('=');
@@ -285,7 +332,11 @@ export class NetworkManager {
 
   inspect(ref: string): NetworkInspect {
     const n = this.get(ref);
-    const containers = this.ipam(n).list().map((a) => ({ container: a.container, name: a.names[0] ?? '', ip: a.ip, mac: a.mac }));
+    if (n.driver === 'cni') {
+      const def = this.cniNets.find(n.id)!;
+      return { ...n, containers: this.cniNets.users(def).map((u) => ({ container: u.container, name: '', ip: u.ip, mac: '' })) };
+    }
+    const containers = this.ipam(n).list().map((a) => ({ container: a.container, name: a.names[0] ?? '', ip: a.ip, mac: a.mac, ...(a.ip6 ? { ip6: a.ip6 } : {}) }));
     return { ...n, containers };
   }
 
@@ -344,8 +395,10 @@ export class NetworkManager {
   async create(o: NetworkCreateOptions): Promise<Network> {
     if (!NAME_RE.test(o.name)) throw invalid(`invalid network name "${o.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     if (RESERVED.has(o.name)) throw conflict(`network name "${o.name}" is reserved (a pre-defined network)`);
-    if ((o.driver ?? 'bridge') !== 'bridge') throw invalid(`network driver "${o.driver}" is not supported; use "bridge"`);
-    if (o.ipv6) throw invalid('IPv6 networks are not supported yet');
+    if (o.driver === 'cni') return this.createCni(o);
+    if ((o.driver ?? 'bridge') !== 'bridge') throw invalid(`network driver "${o.driver}" is not supported; use "bridge" or "cni"`);
+    // v6 arguments are checked here; the subnet is chosen under the networks lock below
+    const v6in = resolveV6(o);
     const opts = { ...(o.options ?? {}) };
     const mtuOpt = opts.mtu ?? opts['com.docker.network.driver.mtu'];
     const mtu = mtuOpt === undefined ? defaultMtu() : Number(mtuOpt);
@@ -354,31 +407,35 @@ export class NetworkManager {
     const dns = opts.dns !== 'false';
     const explicitBridge = opts['com.docker.network.bridge.name'];
     if (explicitBridge !== undefined && !/^[a-zA-Z0-9_.-]{1,15}$/.test(explicitBridge)) throw invalid(`invalid bridge name "${explicitBridge}" (1-15 characters)`);
-    if (o.gateway && !o.subnet) throw invalid('--gateway needs --subnet');
-    if (o.ipRange && !o.subnet) throw invalid('--ip-range needs --subnet');
-    const given = o.subnet ? parseCidr(o.subnet) : undefined;
+    const subnet4 = v6in.subnet4;
+    const gateway4 = v6in.gateway4;
+    if (gateway4 && !subnet4) throw invalid('--gateway needs --subnet');
+    if (o.ipRange && !subnet4) throw invalid('--ip-range needs --subnet');
+    const given = subnet4 ? parseCidr(subnet4) : undefined;
     if (given && given.prefix > 30) throw invalid(`invalid subnet ${o.subnet}: too small (at most /30)`);
     const range = o.ipRange ? parseCidr(o.ipRange, { what: 'IP range' }) : undefined;
     if (given && range && !within(range, given)) throw invalid(`invalid --ip-range ${o.ipRange}: not inside the subnet ${o.subnet}`);
-    if (given && o.gateway) {
-      const g = parseIPv4(o.gateway, 'gateway');
+    if (given && gateway4) {
+      const g = parseIPv4(gateway4, 'gateway');
       const hr = hostRange(given);
-      if (!contains(given, g) || g < hr.first || g > hr.last) throw invalid(`invalid --gateway ${o.gateway}: not a host address of ${o.subnet}`);
+      if (!contains(given, g) || g < hr.first || g > hr.last) throw invalid(`invalid --gateway ${gateway4}: not a host address of ${subnet4}`);
     }
 
     const n = await withLock(join(this.configDir, 'networks.lock'), async () => {
-      if (this.readAll().some((x) => x.name === o.name)) throw conflict(`network with name ${o.name} already exists`);
+      if (this.readAll().some((x) => x.name === o.name) || this.cniNets.find(o.name)) throw conflict(`network with name ${o.name} already exists`);
       const id = randomBytes(32).toString('hex');
       const bridge = explicitBridge ?? this.o.bridgePrefix + id.slice(0, 15 - this.o.bridgePrefix.length);
       if (this.readAll().some((x) => x.bridge === bridge) || linkExists(bridge)) throw conflict(`a link named ${bridge} already exists`);
       const subnet = given ?? this.autoSubnet();
       if (given) this.checkOverlap(given);
+      const v6 = v6in.enabled ? v6in.choose(id, this.readAll()) : undefined;
       const net: Network = {
         id, name: o.name, driver: 'bridge', bridge, subnet: formatCidr(subnet),
-        gateway: o.gateway ? formatIPv4(parseIPv4(o.gateway)) : formatIPv4(firstHost(subnet)),
+        gateway: gateway4 ? formatIPv4(parseIPv4(gateway4)) : formatIPv4(firstHost(subnet)),
         ...(range ? { ipRange: formatCidr(range) } : {}),
         internal: !!o.internal, mtu, isolate, dns, labels: { ...(o.labels ?? {}) }, options: opts,
         created: new Date().toISOString(), builtin: false,
+        ...(v6 ? { ipv6: true, subnet6: v6.subnet6, gateway6: v6.gateway6 } : {}),
       };
       await this.bringUp(net);
       try {
@@ -392,11 +449,28 @@ export class NetworkManager {
     return n;
   }
 
+  /** driver "cni": only a definition; the plugins make everything at attach. */
+  private async createCni(o: NetworkCreateOptions): Promise<Network> {
+    const src = o.cni ?? o.options?.conflist;
+    if (src === undefined) throw invalid('a "cni" network needs its conflist: pass cni (a file path or the JSON) or --opt conflist=PATH');
+    if (o.subnet || o.gateway || o.ipRange || o.ipv6 || o.internal) throw invalid('a "cni" network takes its addresses from its conflist: drop --subnet, --gateway, --ip-range, --ipv6 and --internal');
+    return withLock(join(this.configDir, 'networks.lock'), async () => {
+      if (this.readAll().some((x) => x.name === o.name) || this.cniNets.find(o.name)) throw conflict(`network with name ${o.name} already exists`);
+      const { conflist: _c, ...opts } = o.options ?? {};
+      return cniNetwork(this.cniNets.create({ name: o.name, conflist: src, labels: o.labels ?? {}, options: opts }));
+    });
+  }
+
   /** Creates the network's bridge, sysctls and nft elements (undone on failure). */
   private async bringUp(n: Network): Promise<void> {
-    await createBridge({ name: n.bridge, gateway: n.gateway, subnet: n.subnet, mtu: n.mtu, localnet: !n.internal });
+    await createBridge({
+      name: n.bridge, gateway: n.gateway, subnet: n.subnet, mtu: n.mtu, localnet: !n.internal,
+      ...(n.subnet6 && n.gateway6 ? { subnet6: n.subnet6, gateway6: n.gateway6 } : {}),
+    });
     try {
       if (!n.internal) setSysctl('net.ipv4.ip_forward', '1');
+      // as docker does for --ipv6: routing between bridges (filtered by the forward chain) and out
+      if (!n.internal && n.subnet6) setSysctl('net.ipv6.conf.all.forwarding', '1');
       await fw.apply(fw.skeleton(this.table) + fw.bridgeElements(this.table, 'add', { bridge: n.bridge, internal: n.internal }));
       this.skeletonApplied = true;
     } catch (e) {
@@ -423,6 +497,7 @@ export class NetworkManager {
   private async ensureUp(n: Network): Promise<void> {
     if (linkExists(n.bridge)) {
       if (!this.skeletonApplied && !n.internal) setSysctl('net.ipv4.ip_forward', '1');
+      if (!this.skeletonApplied && !n.internal && n.subnet6) setSysctl('net.ipv6.conf.all.forwarding', '1');
       return;
     }
     await this.bringUp(n);
@@ -432,6 +507,14 @@ export class NetworkManager {
   async remove(ref: string): Promise<void> {
     const n = this.get(ref);
     if (n.builtin) throw conflict(`${n.name} is a pre-defined network and cannot be removed`);
+    if (n.driver === 'cni') {
+      const def = this.cniNets.find(n.id)!;
+      return withLock(join(this.configDir, 'networks.lock'), () => {
+        const users = this.cniNets.users(def);
+        if (users.length) throw inUse(`network ${n.name} is in use by ${users.length} container(s): ${users.map((u) => u.container.slice(0, 12)).join(', ')}; disconnect or remove them first`);
+        this.cniNets.remove(def);
+      });
+    }
     await withLock(join(this.configDir, 'networks.lock'), () =>
       withLock(this.netLock(n.id), async () => {
         const users = this.ipam(n).list();
@@ -449,7 +532,7 @@ export class NetworkManager {
   async prune(filter: { label?: string } = {}): Promise<string[]> {
     const removed: string[] = [];
     for (const n of this.list(filter)) {
-      if (n.builtin || this.ipam(n).list().length) continue;
+      if (n.builtin || (n.driver === 'cni' ? this.inspect(n.id).containers.length : this.ipam(n).list().length)) continue;
       try {
         await this.remove(n.id);
         removed.push(n.name);
@@ -492,8 +575,10 @@ export class NetworkManager {
     for (const d of opts.dns ?? []) if (!isIPv4(d)) throw invalid(`invalid --dns "${d}": expected an IPv4 address`);
     const specs = (opts.ports ?? []).map((p) => (typeof p === 'string' ? parsePortSpec(p) : p));
     if (opts.ip !== undefined) parseIPv4(opts.ip, 'IP address (--ip)');
-    if (mode !== 'bridge' && (specs.length || opts.ip || aliases.length)) {
-      throw invalid(`--network ${mode} cannot be combined with -p, --ip or --network-alias`);
+    if (opts.ip6 !== undefined) parseIPv6(opts.ip6, 'IPv6 address (--ip6)');
+    const egressRate = opts.egressRate === undefined ? undefined : parseRate(opts.egressRate);
+    if (mode !== 'bridge' && (specs.length || opts.ip || opts.ip6 || aliases.length || egressRate)) {
+      throw invalid(`--network ${mode} cannot be combined with -p, --ip, --ip6, --network-alias or an egress rate limit`);
     }
     for (const h of opts.addHosts ?? []) parseAddHost(h, '0.0.0.0');
 
@@ -519,6 +604,10 @@ export class NetworkManager {
 
       const net = this.get(opts.network ?? DEFAULT_NAME);
       if (rec.attachments.some((a) => a.network === net.id)) throw conflict(`container ${containerId.slice(0, 12)} is already connected to network ${net.name}`);
+      if (net.driver === 'cni') {
+        if (specs.length || opts.ip || opts.ip6 || egressRate) throw invalid(`network ${net.name} is a CNI network: -p, --ip, --ip6 and egress limits belong in its conflist (portmap, host-local/static, bandwidth plugins)`);
+        return this.attachCni(rec, this.cniNets.find(net.id)!, aliases);
+      }
       const undo = new Undo();
       try {
         // 1. the bridge, an address
@@ -528,7 +617,7 @@ export class NetworkManager {
         const ip = await ipam.locked(async (held) => {
           if (!readJson<Network>(join(this.netDir, `${net.id}.json`))) throw notFound(`network ${net.name} was removed`);
           await this.ensureUp(net);
-          const got = held.allocate({ container: containerId, names, mac: '', dns: rec.dns }, opts.ip);
+          const got = held.allocate({ container: containerId, names, mac: '', dns: rec.dns }, opts.ip, opts.ip6);
           if (net.dns) {
             try {
               await ensureResolver({
@@ -545,21 +634,26 @@ export class NetworkManager {
         undo.push(() => ipam.release(containerId));
         const mac = macFromIPv4(parseIPv4(ip));
         const primary = rec.attachments.length === 0;
+        const ip6 = net.subnet6 ? ipam.find(containerId)?.ip6 : undefined;
         const att: Attachment = {
           network: net.id, ip, mac, gateway: net.gateway, ifname: `eth${nextIfIndex(rec)}`,
           hostIf: vethName(this.o.vethPrefix, net.id, containerId), aliases, ports: [],
+          ...(ip6 ? { ip6, gateway6: net.gateway6 } : {}),
+          ...(egressRate ? { egressRate } : {}),
         };
         // 2. published ports (checked against berth's and the host's, then DNAT elements) and
         // 3. links: veth pair, addresses, routes (one berth-netlink process) -- concurrently.
-        const publishing = specs.length && !net.internal ? this.publish(containerId, net, ip, specs) : Promise.resolve([]);
+        const publishing = specs.length && !net.internal ? this.publish(containerId, net, ip, specs, ip6) : Promise.resolve([]);
         const linking = createVeth(netnsPath, {
           bridge: net.bridge, hostIf: att.hostIf, ifname: att.ifname, mac, ip, subnet: net.subnet, mtu: net.mtu,
           ...(primary && !net.internal ? { gateway: net.gateway } : {}), isolated: net.isolate,
-        });
+          ...(ip6 && net.subnet6 ? { ip6, subnet6: net.subnet6, ...(!net.internal && !rec.attachments.some((a) => a.ip6) ? { gateway6: net.gateway6 } : {}) } : {}),
+          ...(egressRate ? { egressRate } : {}),
+        }, { createNetns: !!opts.createNetns && !existsSync(netnsPath) });
         const [pub, link] = await Promise.allSettled([publishing, linking]);
         if (pub.status === 'fulfilled') {
           att.ports = pub.value;
-          if (att.ports.length) undo.push(() => this.unpublish(containerId, net.id, ip, att.ports));
+          if (att.ports.length) undo.push(() => this.unpublish(containerId, net.id, ip, att.ports, ip6));
         }
         if (link.status === 'fulfilled') undo.push(() => deleteLink(att.hostIf));
         if (pub.status === 'rejected') throw pub.reason;
@@ -571,12 +665,52 @@ export class NetworkManager {
         return {
           networkId: net.id, network: net.name, ip, prefixLen: parseCidr(net.subnet).prefix, gateway: net.internal ? '' : net.gateway, mac,
           ifname: att.ifname, ports: att.ports, ...files,
+          ...(ip6 && net.subnet6 ? { ip6, prefixLen6: parseCidr6(net.subnet6).prefix, gateway6: net.internal ? '' : net.gateway6 ?? '' } : {}),
+          ...(egressRate ? { egressRate } : {}),
         };
       } catch (e) {
         await undo.run();
         throw e;
       }
     });
+  }
+
+  /** attach() for a CNI network: the plugins' ADD (cni.ts), then the record and the files. Holds the endpoint lock. */
+  private async attachCni(rec: EndpointRecord, def: CniNetworkDef, aliases: string[]): Promise<AttachResult> {
+    const ifname = `eth${nextIfIndex(rec)}`;
+    const rt = { containerId: rec.container, netns: rec.netns, ifname };
+    const result = await this.cniNets.runner.add(def.conflist, rt);
+    try {
+      const p = primaryIp(result, ifname);
+      if (!p) throw new NetworkError('system', `CNI network ${def.name} gave ${rec.container.slice(0, 12)} no IP address (does the conflist have an ipam section?)`);
+      const mac = result.interfaces?.find((i) => i.name === ifname && i.sandbox)?.mac ?? '';
+      rec.attachments.push({ network: def.id, ip: p.ip, mac, gateway: p.gateway, ifname, hostIf: '', aliases, ports: [], cni: true });
+      // the plugins' DNS (e.g. a conflist's "dns" section) unless the container has its own --dns
+      if (rec.attachments.length === 1 && !rec.dns.length && result.dns?.nameservers?.length) {
+        rec.dns = result.dns.nameservers.filter(isIPv4);
+        if (!rec.dnsSearch.length) rec.dnsSearch = result.dns.search ?? [];
+        if (!rec.dnsOptions.length) rec.dnsOptions = result.dns.options ?? [];
+      }
+      // the files follow the primary network (the first attachment): its resolver, if any
+      const files = this.writeFiles(rec, this.readAll().find((n) => n.id === rec.attachments[0]!.network));
+      this.writeEndpoint(rec);
+      return { networkId: def.id, network: def.name, ip: p.ip, prefixLen: p.prefixLen, gateway: p.gateway, mac, ifname, ports: [], ...files };
+    } catch (e) {
+      await this.cniNets.runner.del(def.conflist, rt).catch(() => {});
+      throw e;
+    }
+  }
+
+  /** CNI CHECK for the container's CNI attachments (the CRI's health check); throws what a plugin reports. */
+  async check(containerId: string): Promise<void> {
+    checkContainerId(containerId);
+    const rec = this.readEndpoint(containerId);
+    if (!rec) throw notFound(`container ${containerId.slice(0, 12)} has no network attachments known to berth`);
+    for (const a of rec.attachments.filter((x) => x.cni)) {
+      const def = this.cniNets.find(a.network);
+      if (!def) throw notFound(`CNI network ${a.network.slice(0, 12)} of container ${containerId.slice(0, 12)} is gone`);
+      await this.cniNets.runner.check(def.conflist, { containerId, netns: rec.netns, ifname: a.ifname });
+    }
   }
 
   /** A running container joins another network (docker network connect). */
@@ -608,10 +742,17 @@ export class NetworkManager {
       // A netns that is gone takes its veth pairs with it, and the kernel deletes them in the
       // background in batches (10-30 ms each here when deleted one by one). With netnsGone the
       // caller promises to destroy the netns now, so berth does not wait for the kernel.
-      const present = opts.netnsGone ? [] : targets.map((a) => a.hostIf).filter(linkExists);
+      const present = opts.netnsGone ? [] : targets.map((a) => a.hostIf).filter((l) => l && linkExists(l));
+      // CNI attachments: the plugins' DEL (also with netnsGone: it releases their addresses)
+      for (const a of targets.filter((x) => x.cni)) {
+        const def = this.cniNets.find(a.network);
+        if (!def) continue;
+        const netns = rec && !opts.netnsGone && existsSync(rec.netns) ? rec.netns : '';
+        await this.cniNets.runner.del(def.conflist, { containerId, netns, ifname: a.ifname }).catch((e: Error) => errs.push(e.message));
+      }
       const unlinking = present.length ? deleteLinks(present).catch((e: Error) => errs.push(e.message)) : undefined;
       for (const a of targets) {
-        if (a.ports.length) await this.unpublish(containerId, a.network, a.ip, a.ports).catch((e: Error) => errs.push(e.message));
+        if (a.ports.length) await this.unpublish(containerId, a.network, a.ip, a.ports, a.ip6).catch((e: Error) => errs.push(e.message));
       }
       // Addresses go back only once the links holding them are gone.
       await unlinking;
@@ -645,12 +786,13 @@ export class NetworkManager {
   }
 
   /** The container's attachments (for inspect: NetworkSettings.Networks). */
-  endpoints(containerId: string): { network: string; networkId: string; ip: string; mac: string; gateway: string; aliases: string[]; ifname: string }[] {
+  endpoints(containerId: string): { network: string; networkId: string; ip: string; mac: string; gateway: string; aliases: string[]; ifname: string; ip6?: string; gateway6?: string }[] {
     const rec = this.readEndpoint(containerId);
     if (!rec) return [];
-    const all = this.readAll();
+    const all = [...this.readAll(), ...this.cniNets.all()];
     return rec.attachments.map((a) => ({
       network: all.find((n) => n.id === a.network)?.name ?? a.network, networkId: a.network, ip: a.ip, mac: a.mac, gateway: a.gateway, aliases: a.aliases, ifname: a.ifname,
+      ...(a.ip6 ? { ip6: a.ip6, gateway6: a.gateway6 ?? '' } : {}),
     }));
   }
 
@@ -659,7 +801,7 @@ export class NetworkManager {
     const extra: HostEntry[] = rec.addHosts.map((h) => parseAddHost(h, primary?.gateway));
     const hosts = rec.mode === 'host'
       ? hostsFile({ hostname: rec.hostname, self: [], extra })
-      : hostsFile({ hostname: rec.hostname, self: rec.attachments.map((a) => ({ ip: a.ip, names: rec.name ? [rec.name] : [] })), extra });
+      : hostsFile({ hostname: rec.hostname, self: rec.attachments.flatMap((a) => [a.ip, ...(a.ip6 ? [a.ip6] : [])].map((ip) => ({ ip, names: rec.name ? [rec.name] : [] }))), extra });
     const resolv = resolvConfFile(chooseResolv({
       ...(primary?.dns ? { embedded: primary.gateway } : {}),
       dns: rec.dns, dnsSearch: rec.dnsSearch, dnsOptions: rec.dnsOptions, host,
@@ -674,7 +816,7 @@ export class NetworkManager {
     return join(this.runDir, 'ports.json');
   }
 
-  private async publish(containerId: string, net: Network, ip: string, specs: PortSpec[]): Promise<PortMapping[]> {
+  private async publish(containerId: string, net: Network, ip: string, specs: PortSpec[], ip6?: string): Promise<PortMapping[]> {
     return withLock(join(this.runDir, 'ports.lock'), async () => {
       const entries = readJson<{ entries: PortEntry[] }>(this.portsFile)?.entries ?? [];
       const bound = listeners();
@@ -686,7 +828,7 @@ export class NetworkManager {
         return undefined;
       };
       const mappings = expandPorts(specs, taken);
-      const elements = fw.portElements(this.table, 'create', containerId, ip, mappings);
+      const elements = fw.portElements(this.table, 'create', containerId, ip, mappings, ip6);
       try {
         await fw.apply(elements);
       } catch (e) {
@@ -698,17 +840,17 @@ export class NetworkManager {
       try {
         writeJsonAtomic(this.portsFile, { entries: [...entries, ...mappings.map((m) => ({ ...m, container: containerId, network: net.id }))] });
       } catch (e) {
-        await fw.apply(fw.portElements(this.table, 'delete', containerId, ip, mappings)).catch(() => {});
+        await fw.apply(fw.portElements(this.table, 'delete', containerId, ip, mappings, ip6)).catch(() => {});
         throw e;
       }
       return mappings;
     });
   }
 
-  private async unpublish(containerId: string, networkId: string, ip: string, mappings: PortMapping[]): Promise<void> {
+  private async unpublish(containerId: string, networkId: string, ip: string, mappings: PortMapping[], ip6?: string): Promise<void> {
     await withLock(join(this.runDir, 'ports.lock'), async () => {
       try {
-        await fw.apply(fw.portElements(this.table, 'delete', containerId, ip, mappings));
+        await fw.apply(fw.portElements(this.table, 'delete', containerId, ip, mappings, ip6));
       } catch {
         // Some elements are already gone: delete those that are still there, one transaction.
         const st = await fw.readTable(this.table);
@@ -765,6 +907,7 @@ export class NetworkManager {
       rmQuiet(this.endpointFile(cid));
       removed.containers.push(cid);
     }
+    for (const cid of await reconcileCni(this.cniNets, keep)) if (!removed.containers.includes(cid)) removed.containers.push(cid);
     const nets = this.readAll();
     const liveIfs = new Set<string>();
     for (const f of files) {
@@ -827,6 +970,7 @@ export class NetworkManager {
       this.ipam(n).destroy();
       rmQuiet(join(this.netDir, `${n.id}.json`));
     }
+    for (const d of this.cniNets.all()) this.cniNets.remove(d);
     const st = await fw.readTable(this.table);
     if (st.exists) await fw.apply(fw.deleteTable(this.table));
   }
@@ -838,6 +982,16 @@ function safeReaddir(d: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** A CNI network as the API shows networks (no bridge, subnet or gateway of berth's). */
+function cniNetwork(d: CniNetworkDef): Network {
+  const ipam = d.conflist.plugins.map((p) => p.ipam as { subnet?: string; ranges?: { subnet?: string }[][] } | undefined).find(Boolean);
+  const subnet = ipam?.subnet ?? ipam?.ranges?.[0]?.[0]?.subnet ?? '';
+  return {
+    id: d.id, name: d.name, driver: 'cni', bridge: '', subnet, gateway: '', internal: false, mtu: 0, isolate: false, dns: false,
+    labels: d.labels, options: d.options, created: d.created, builtin: false, cni: d.conflist,
+  };
 }
 
 function nextIfIndex(rec: EndpointRecord): number {

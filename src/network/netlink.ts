@@ -211,14 +211,14 @@ export class Plan {
 // ---- execution --------------------------------------------------------------------------------
 
 const here = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
-/** dist/berth-netlink, next to berth-shim (this file is dist/src/network/netlink.js or a bundle two levels down). */
-export const HELPER_PATH = process.env.BERTH_NETLINK ?? here('../../berth-netlink');
+/** dist/berth-shim, whose `netlink` sub-command runs plans (this file is dist/src/network/netlink.js or a bundle two levels down). */
+export const HELPER_PATH = process.env.BERTH_NETLINK ?? here('../../berth-shim');
 let helperChecked = false;
 
-/** The path of berth-netlink (native/berth-netlink.c, built at install with the shim). */
+/** The path of the program that runs netlink plans (native/berth-netlink.c, part of berth-shim). */
 export function ensureHelper(): string {
   if (helperChecked) return HELPER_PATH;
-  if (!existsSync(HELPER_PATH)) throw system(`berth-netlink is missing (${HELPER_PATH}); run "npm run build"`);
+  if (!existsSync(HELPER_PATH)) throw system(`berth-shim is missing (${HELPER_PATH}); run "npm run build"`);
   helperChecked = true;
   return HELPER_PATH;
 }
@@ -251,10 +251,10 @@ function describeErrno(n: number): string {
  * Runs a plan in one berth-netlink process. `fds` are inherited as 3, 4, ... (netns files opened
  * here, referred to by SETNS and IFLA_NET_NS_FD). Resolves when every step succeeded.
  */
-export function runPlan(plan: Plan, fds: number[] = []): Promise<void> {
+export function runPlan(plan: Plan, fds: number[] = [], args: string[] = ['netlink']): Promise<void> {
   const helper = ensureHelper();
   return new Promise((resolve, reject) => {
-    const child = spawn(helper, [], { stdio: ['pipe', 'pipe', 'pipe', ...fds] });
+    const child = spawn(helper, args, { stdio: ['pipe', 'pipe', 'pipe', ...fds] });
     let out = '';
     let err = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -268,7 +268,7 @@ export function runPlan(plan: Plan, fds: number[] = []): Promise<void> {
         const i = Number(m[1]);
         return reject(new NetlinkError(plan.steps[i]?.what ?? `step ${i}`, Number(m[2]), i));
       }
-      reject(system(`berth-netlink failed (exit ${code}): ${(err || out).trim()}`));
+      reject(system(`berth-shim netlink failed (exit ${code}): ${(err || out).trim()}`));
     });
     child.stdin!.end(plan.encode());
   });

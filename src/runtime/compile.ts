@@ -16,6 +16,8 @@ export interface SeccompLoad {
   flags: number;
   listenerPath?: string;
   listenerMetadata?: string;
+  /** The JSON sent to the listener with the notify fd (seccomp-listener.ts); PID_MARK = host pid. */
+  listenerState?: string;
 }
 
 export interface CgroupHooks {
@@ -39,6 +41,13 @@ export interface CreatePlanInput {
   preserveFds?: number;
   cgroup?: CgroupHooks;
   seccomp?: SeccompLoad;
+  /** Bind sources of a user-namespaced container are cloned by the (host root) parent; default:
+   * when running as root (open_tree(OPEN_TREE_CLONE) needs CAP_SYS_ADMIN, rootless has not). */
+  cloneBindSources?: boolean;
+  /** Mount the rootfs idmapped with the container's mappings (idmap-rootfs.ts). */
+  idmapRootfs?: boolean;
+  /** The rootfs to use instead of root.path (a chown-shifted copy, rootfs-shift.ts). */
+  rootfsOverride?: string;
   /** Use newuidmap/newgidmap (unprivileged caller with several mapped ids). */
   idmapTools?: { uid?: string; gid?: string; setgroupsDeny: boolean };
 }
@@ -93,7 +102,8 @@ function processTail(p: Process, ops: PlanOp[], opts: { personality?: LinuxPerso
   if (p.user.umask !== undefined) ops.push(['UMASK', p.user.umask]);
   const seccompOp = (): PlanOp => {
     const s = opts.seccomp!;
-    return ['SECCOMP', s.file, s.flags, s.listenerPath ?? '', s.listenerMetadata ?? ''];
+    if (s.listenerPath && !s.listenerState) throw new RuntimeError('internal: seccomp listener without its state message');
+    return ['SECCOMP', s.file, s.flags, s.listenerPath ?? '', s.listenerPath ? s.listenerState! : ''];
   };
   const nnp = p.noNewPrivileges === true;
   // Without no_new_privs the filter must be loaded while we still hold CAP_SYS_ADMIN.
@@ -120,7 +130,7 @@ function processTail(p: Process, ops: PlanOp[], opts: { personality?: LinuxPerso
   ops.push(['EXEC', ...args]);
 }
 
-function rootfsPath(spec: Spec, bundle: string): string {
+export function rootfsPath(spec: Spec, bundle: string): string {
   const p = spec.root?.path;
   if (!p) throw new RuntimeError('config.json: root.path: required (the container root filesystem)');
   return isAbsolute(p) ? p : resolve(bundle, p);
@@ -134,9 +144,9 @@ function sourceKind(source: string, i: number): 'd' | 'f' {
   }
 }
 
-function compileMounts(spec: Spec, bundle: string, input: CreatePlanInput, userns: boolean, netns: boolean, cgroupns: boolean, ops: PlanOp[], parentOps: PlanOp[]): void {
+function compileMounts(spec: Spec, bundle: string, input: CreatePlanInput, userns: boolean, netns: boolean, cgroupns: boolean, ops: PlanOp[], parentOps: PlanOp[], firstTree: number): void {
   const mounts: Mount[] = spec.mounts ?? [];
-  let trees = 0;
+  let trees = firstTree;
   mounts.forEach((m, i) => {
     const o = parseMountOptions(m.options, m.type);
     const dst = m.destination;
@@ -163,6 +173,14 @@ function compileMounts(spec: Spec, bundle: string, input: CreatePlanInput, usern
         }
         // flags: 1 copies the submounts (rbind), 2 idmaps them too (ridmap); "idmap" maps the top only
         parentOps.push(['IDMAP_TREE', src, idMapText(uid), idMapText(gid), (o.recursiveBind ? 1 : 0) | (o.recursiveIdmap ? 2 : 0)]);
+        ops.push(['MOUNT_FD', trees++, dst, kind]);
+        if (o.bindRemountFlags || o.propagation || o.attrSet || o.attrClr) {
+          ops.push(['MOUNT', '', dst, '', MS.REMOUNT | MS.BIND | o.bindRemountFlags, '', kind, 0, o.propagation, o.attrSet, o.attrClr, '']);
+        }
+        return;
+      }
+      if (userns && (input.cloneBindSources ?? (process.geteuid?.() ?? 0) === 0) && !spec.linux?.namespaces?.find((n) => n.type === 'user')?.path) {
+        parentOps.push(['BIND_TREE', src, o.recursiveBind ? 1 : 0]);
         ops.push(['MOUNT_FD', trees++, dst, kind]);
         if (o.bindRemountFlags || o.propagation || o.attrSet || o.attrClr) {
           ops.push(['MOUNT', '', dst, '', MS.REMOUNT | MS.BIND | o.bindRemountFlags, '', kind, 0, o.propagation, o.attrSet, o.attrClr, '']);
@@ -245,7 +263,7 @@ export function compileCreate(input: CreatePlanInput): PlanOp[] {
   }
 
   const init: PlanOp[] = [];
-  const rootfs = rootfsPath(spec, bundle);
+  const rootfs = input.rootfsOverride ?? rootfsPath(spec, bundle);
   init.push(['ROOTFS', rootfs]);
   const rootProp = spec.linux?.rootfsPropagation;
   const propFlags = rootProp ? PROPAGATION[rootProp] : undefined;
@@ -253,11 +271,24 @@ export function compileCreate(input: CreatePlanInput): PlanOp[] {
     throw new RuntimeError(`config.json: linux.rootfsPropagation: unknown value "${rootProp}" (use private, rprivate, shared, rshared, slave, rslave, unbindable or runbindable)`);
   }
   // Stop our mounts from propagating to the host; then make the rootfs a mount point for pivot_root.
+  let trees = 0;
   if (mountns) {
     init.push(['PROPAGATE', '/', MS.SLAVE | MS.REC]);
-    init.push(['BIND_ROOTFS']);
+    if (input.idmapRootfs) {
+      if (!userns || !spec.linux?.uidMappings?.length || !spec.linux?.gidMappings?.length) {
+        throw new RuntimeError('an idmapped rootfs needs a new user namespace with linux.uidMappings and linux.gidMappings');
+      }
+      // the whole tree, submounts idmapped too (flags 1|2); tree 0, before the mounts' trees
+      parent.push(['IDMAP_TREE', rootfs, idMapText(spec.linux.uidMappings), idMapText(spec.linux.gidMappings), 3]);
+      init.push(['ROOTFS_TREE', trees++]);
+    } else {
+      init.push(['BIND_ROOTFS']);
+    }
   }
-  compileMounts(spec, bundle, input, userns, ns.has('network'), ns.has('cgroup'), init, parent);
+  // sysfs needs a network namespace owned by the container's user namespace: a joined one
+  // (the engine's, made by host root) is not, so /sys is bound from the host as without one
+  const ownNetns = ns.has('network') && !ns.get('network')!.path;
+  compileMounts(spec, bundle, input, userns, ownNetns, ns.has('cgroup'), init, parent, trees);
   compileDevices(spec, userns, init);
   // written by child1 before any user namespace (the init is not dumpable: its /proc files are not its own)
   if (p?.oomScoreAdj !== undefined) child1.push(['OOM_SCORE_ADJ', p.oomScoreAdj]);

@@ -14,13 +14,15 @@
 //   NEWIDMAP uid_map|gid_map tool   use newuidmap/newgidmap (rootless) for that map
 //   IDMAP_TREE src uidmap gidmap flags   prepare a detached idmapped tree (MOUNT_FD); flags:
 //                               1 copy submounts (rbind), 2 idmap submounts too (ridmap)
+//   BIND_TREE src recursive     a detached clone of a bind source (MOUNT_FD), opened by host
+//                               root: a user-namespaced init may not reach the host path
 // child1 ops:
 //   SETNS type path             join (all opened first, user namespace joined first)
 //   UNSHARE type...             create (user first, then maps, then the rest)
 //   TIMENS_OFFSET clock secs nanosecs
 //   OOM_SCORE_ADJ n             written to its own /proc/self/oom_score_adj first (the init inherits it)
 // init ops, in order:
-//   ROOTFS path | BIND_ROOTFS | PROPAGATE target flags
+//   ROOTFS path | BIND_ROOTFS | ROOTFS_TREE treeIndex (the rootfs as an idmapped tree) | PROPAGATE target flags
 //   MOUNT src dst fstype flags data create(d|f|-) remountFlags propagation attrSet attrClr fallbackBindSource
 //        dst is a path inside the rootfs, resolved with RESOLVE_IN_ROOT (symlinks cannot leave it)
 //   MOUNT_FD treeIndex dst create | MKNOD path type major minor mode uid gid | SYMLINK target path | MKDIR path

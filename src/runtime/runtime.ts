@@ -6,10 +6,11 @@ import type { CgroupManager } from '../cgroups/manager.js';
 import type { LinuxCapabilities, Process, Spec, State } from '../spec/types.js';
 import { limitToHost } from './host-caps.js';
 import { containerResources } from './device-rules.js';
-import { compileCreate, compileExec, NS_FILE, type CgroupHooks, type SeccompLoad } from './compile.js';
+import { compileCreate, compileExec, NS_FILE, rootfsPath, type CgroupHooks, type SeccompLoad } from './compile.js';
 import { RuntimeError } from './errors.js';
 import { runHooks, runHooksWarn } from './hooks.js';
 import { forwardSignals, launch } from './launch.js';
+import { unmountRootfsDir } from './rootfs-layers.js';
 import { encodePlan } from './plan.js';
 import { isAlive, processStartTime, StateStore, toState, validateId, type ContainerRecord } from './state.js';
 
@@ -88,7 +89,9 @@ export class Runtime {
 
   private async cgroupFor(rec: Pick<ContainerRecord, 'id' | 'cgroupsPath' | 'systemdCgroup'>): Promise<CgroupManager> {
     const { openCgroupManager } = await import('../cgroups/index.js');
-    return openCgroupManager(rec.cgroupsPath, rec.id, { systemd: rec.systemdCgroup });
+    const m = openCgroupManager(rec.cgroupsPath, rec.id, { systemd: rec.systemdCgroup });
+    await m.prepare?.(); // the systemd driver connects to systemd here, without a worker thread
+    return m;
   }
 
   private async seccompFor(spec: Spec): Promise<SeccompLoad | undefined> {
@@ -171,9 +174,6 @@ export class Runtime {
     validateId(id);
     const bundle = resolve(o.bundle);
     const spec = await this.loadSpec(bundle);
-    if (this.opts.systemdCgroup) {
-      throw new RuntimeError('--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); use the cgroupfs driver (drop the flag)');
-    }
     const seccomp = await this.seccompFor(spec);
     if (spec.process?.capabilities) spec.process.capabilities = this.grantableCaps(spec.process.capabilities);
     const idmapTools = await this.idmapToolsFor(spec);
@@ -182,8 +182,12 @@ export class Runtime {
       id, bundle, pid: 0, pidStart: '', created: new Date().toISOString(), owner: process.getuid?.() === 0 ? 'root' : String(process.getuid?.()),
       spec, cgroup: false, systemdCgroup: !!this.opts.systemdCgroup, namespaces: [], setgroups: !idmapTools?.setgroupsDeny,
       ...(spec.linux?.cgroupsPath ? { cgroupsPath: spec.linux.cgroupsPath } : {}),
-      ...(seccomp ? { seccomp: { file: seccomp.file, flags: seccomp.flags } } : {}),
+      ...(seccomp ? { seccomp: { ...seccomp } } : {}),
     };
+    if (seccomp?.listenerPath) {
+      const { listenerStateTemplate } = await import('./seccomp-listener.js');
+      seccomp.listenerState = listenerStateTemplate(toState(rec, 'creating'), seccomp.listenerMetadata, { statePidIsProcess: true });
+    }
     let mgr: CgroupManager | undefined;
     let pid = 0;
     try {
@@ -198,7 +202,15 @@ export class Runtime {
       const m = mgr;
       const cgroup: CgroupHooks | undefined = m ? { procsFiles: m.procsFiles(), mountPlan: (d, ns) => m.mountPlan(d, ns) } : undefined;
       const execFifo = mode === 'detach' ? this.store.fifo(id) : undefined;
+      const { planRootfsOwnership } = await import('./idmap-rootfs.js');
+      const owners = await planRootfsOwnership(spec, rootfsPath(spec, bundle), {
+        cacheRoot: join(this.opts.root, '.rootfs-shift'), mountDir: join(this.opts.root, '.rootfs-mounts', id),
+        warn: (m) => this.warn(m), debug: (m) => this.debug(m),
+      });
+      if (owners.mountDir) rec.rootfsMounts = owners.mountDir;
       const plan = compileCreate({
+        ...(owners.idmapRootfs ? { idmapRootfs: true } : {}),
+        ...(owners.rootfsOverride ? { rootfsOverride: owners.rootfsOverride } : {}),
         spec, bundle, mode,
         ...(cgroup ? { cgroup } : {}),
         ...(idmapTools ? { idmapTools } : {}),
@@ -225,6 +237,7 @@ export class Runtime {
         return JSON.stringify({ ...toState(rec, 'created'), pid: p });
       };
       const launched = await launch(encodePlan(plan), { onPid, onHooks, ...(o.preserveFds ? { preserveFds: o.preserveFds } : {}) });
+      mgr?.joined?.(); // the init is in the cgroup (the systemd driver's placeholder can go)
       if (o.pidFile) writePidFile(o.pidFile, launched.pid);
       this.debug(`container ${id}: init pid ${launched.pid}`);
       if (mode === 'wait') return { ...rec, exit: launched.exit };
@@ -247,9 +260,15 @@ export class Runtime {
           this.warn(`cleanup of cgroup: ${(err as Error).message}`);
         }
       }
+      if (rec.rootfsMounts) this.removeRootfsMounts(rec.rootfsMounts);
       this.store.remove(id);
       throw e;
     }
+  }
+
+  private removeRootfsMounts(dir: string): void {
+    const left = unmountRootfsDir(dir);
+    if (left.length) this.warn(`could not unmount ${left.join(', ')}`);
   }
 
   /** Lets a created container's init exec its process. */
@@ -369,6 +388,7 @@ export class Runtime {
       if (left.length) this.warn(`could not unmount ${left.join(', ')}`);
     }
     await runHooksWarn(rec.spec.hooks?.poststop, JSON.stringify(toState(rec, 'stopped')), 'poststop', (m) => this.warn(m));
+    if (rec.rootfsMounts) this.removeRootfsMounts(rec.rootfsMounts);
     this.store.remove(id);
   }
 
@@ -408,6 +428,11 @@ export class Runtime {
       throw new RuntimeError(`cannot exec in container "${id}" before it is started when not running as root: start it first`);
     }
     const seccomp: SeccompLoad | undefined = rec.seccomp ? { ...rec.seccomp } : undefined;
+    if (seccomp?.listenerPath) {
+      // the agent hears of the exec'd process (pid) in the running container (state.pid: its init)
+      const { listenerStateTemplate } = await import('./seccomp-listener.js');
+      seccomp.listenerState = listenerStateTemplate(toState(rec, status), seccomp.listenerMetadata, { statePidIsProcess: false });
+    }
     if (o.process.capabilities) o.process.capabilities = this.grantableCaps(o.process.capabilities);
     const detach = !!o.detach;
     const plan = compileExec({

@@ -21,8 +21,10 @@ export interface ContainerRecord {
   systemdCgroup: boolean;
   /** Namespaces an exec joins. */
   namespaces: { type: string; path: string }[];
-  seccomp?: { file: string; flags: number };
+  seccomp?: { file: string; flags: number; listenerPath?: string; listenerMetadata?: string };
   setgroups: boolean;
+  /** Mounts of the rootfs made for its owners (idmap-rootfs.ts), removed by delete. */
+  rootfsMounts?: string;
 }
 
 export const ID_RE = /^[\w+.-]+$/;

@@ -226,6 +226,8 @@ export interface ProxyRule {
   status?: number;
   /** Send this body instead of the registry's (headers kept, Content-Length fixed). */
   replaceBody?: Buffer;
+  /** Send the headers and this many body bytes, then send nothing more (the client hangs). */
+  stallAfter?: number;
 }
 
 export interface TestProxy {
@@ -270,6 +272,12 @@ export async function startProxy(target: TestRegistry, rules: ProxyRule[]): Prom
           c[c.length >> 1] = c[c.length >> 1]! ^ 0xff;
           flipped = true;
         }
+        if (rule?.stallAfter !== undefined && sent + c.length >= rule.stallAfter) {
+          if (sent < rule.stallAfter) res.write(c.subarray(0, rule.stallAfter - sent));
+          sent = entry.bytes = Math.max(sent, rule.stallAfter);
+          ur.destroy();
+          return;
+        }
         if (rule?.cutAfter !== undefined && sent + c.length >= rule.cutAfter) {
           const part = c.subarray(0, rule.cutAfter - sent);
           sent += part.length;
@@ -282,7 +290,9 @@ export async function startProxy(target: TestRegistry, rules: ProxyRule[]): Prom
         entry.bytes = sent;
         res.write(c);
       });
-      ur.on('end', () => res.end());
+      ur.on('end', () => {
+        if (rule?.stallAfter === undefined) res.end();
+      });
     });
     up.on('error', () => res.destroy());
     req.pipe(up);

@@ -63,7 +63,7 @@ function monitorsOfThisTest(): number[] {
     if (!/^\d+$/.test(p)) continue;
     try {
       const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-      if (cmd.startsWith(join(REPO, 'dist', 'berth-monitor')) && cmd.includes(stateRoot)) out.push(Number(p));
+      if (cmd.startsWith(`${join(REPO, 'dist', 'berth-shim')}\0monitor\0`) && cmd.includes(stateRoot)) out.push(Number(p));
     } catch {
       /* gone */
     }
@@ -322,7 +322,8 @@ describe('berth CLI', () => {
     const net = berth(runArgs('--rm', '--network', 'host', 'sh', '-c', 'ls /sys/class/net | grep -c -v "^lo$"'));
     ok(net);
     assert.notEqual(net.stdout.trim(), '0', 'host network shows the host links');
-    assert.equal(berth(runArgs('--rm', 'sh', '-c', 'ls /sys/class/net')).stdout, 'lo\n');
+    assert.equal(berth(runArgs('--rm', '--network', 'none', 'sh', '-c', 'ls /sys/class/net')).stdout, 'lo\n');
+    assert.equal(berth(runArgs('--rm', 'sh', '-c', 'ls /sys/class/net')).stdout, 'eth0\nlo\n', 'the default is the bridge network, as docker\'s');
     const env = join(dir, 'env');
     writeFileSync(env, '# comment\nA=1\nB=two words\n');
     assert.equal(berth(runArgs('--rm', '--env-file', env, '-e', 'A=3', 'sh', '-c', 'echo "$A $B"')).stdout, '3 two words\n');

@@ -94,14 +94,14 @@ test('create options: validation before anything exists', () => {
   bad({ name: 'a/b' }, /Invalid container name/);
   bad({ restart: 'always', autoRemove: true }, /Conflicting options/);
   bad({ volumes: ['/a:/x'], tmpfs: ['/x'] }, /Duplicate mount point: \/x/);
-  bad({ network: 'bridge' }, /network bridge not found/);
+  bad({ network: 'a b' }, /invalid --network/); // bridge networks exist now (engine-network-options.test.ts)
   bad({ stopSignal: 'SIGNOPE' }, /Invalid signal/);
   bad({ logOpts: { 'max-file': '3' } }, /max-file cannot be set without max-size/);
   const n = normalizeCreate({ rootfs: '/r', cmd: ['sh'], memory: '64m', cpus: '1.5', env: ['A=1'], restart: 'on-failure:2', labels: { a: 'b' } });
   assert.equal(n.hostConfig.Memory, 64 * 1024 * 1024);
   assert.equal(n.hostConfig.NanoCpus, 1.5e9);
   assert.deepEqual(n.hostConfig.RestartPolicy, { Name: 'on-failure', MaximumRetryCount: 2 });
-  assert.equal(n.hostConfig.NetworkMode, 'none');
+  assert.equal(n.hostConfig.NetworkMode, process.getuid?.() === 0 ? 'bridge' : 'none'); // docker's default; rootless: none
   assert.deepEqual(n.config.Env, ['A=1']);
   assert.deepEqual(resourcesOf(n.hostConfig), { memory: { limit: 67108864, swap: 134217728 }, cpu: { period: 100000, quota: 150000 } });
 });

@@ -15,7 +15,7 @@ describe('features (berth-oci features)', () => {
     assert.deepEqual(f.mountOptions, [...f.mountOptions].sort());
     assert.deepEqual(f.linux.namespaces, ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts']);
     assert.deepEqual(f.linux.capabilities, [...CAPABILITY_NAMES]);
-    assert.equal(f.linux.cgroup.systemd, false);
+    assert.equal(f.linux.cgroup.systemd, true);
     assert.equal(f.linux.seccomp.enabled, true);
     assert.ok(f.linux.seccomp.actions.includes('SCMP_ACT_NOTIFY'));
     assert.ok(f.linux.seccomp.operators.includes('SCMP_CMP_MASKED_EQ'));

@@ -55,17 +55,24 @@ export function applyCpu(ctx: ApplyCtx, c: LinuxCPU, createdParents: string[]): 
   }
 }
 
-/** A new v1 cpuset cgroup starts with no cpus and mems; copy the parent's so tasks can join. */
-export function initCpuset(ctx: ApplyCtx, parent: string): void {
-  for (const f of ['cpuset.cpus', 'cpuset.mems']) {
-    if ((get(ctx, f) ?? '').trim() !== '') continue;
-    const v = (ctx.fs.tryRead(`${parent}/${f}`) ?? '').trim();
-    if (v !== '') put(ctx, f, v, f === 'cpuset.cpus' ? `${F}.cpus` : `${F}.mems`);
+const CPUSET_HINT = { EINVAL: 'not a subset of the parent cpuset', ENOSPC: 'the set would be empty' };
+
+/**
+ * A new v1 cpuset cgroup starts with no cpus and mems (unless the parent has clone_children);
+ * tasks can join only once both are set: write the spec's values (`want`, for the container's
+ * own directory) or else copy the parent's.
+ */
+export function initCpuset(ctx: ApplyCtx, parent: string, want?: LinuxCPU): void {
+  for (const f of ['cpuset.cpus', 'cpuset.mems'] as const) {
+    const field = f === 'cpuset.cpus' ? `${F}.cpus` : `${F}.mems`;
+    const given = f === 'cpuset.cpus' ? want?.cpus : want?.mems;
+    const v = given || (ctx.fs.tryRead(`${parent}/${f}`) ?? '').trim();
+    if (v !== '') put(ctx, f, v, field, CPUSET_HINT);
   }
 }
 
 export function applyCpuset(ctx: ApplyCtx, c: LinuxCPU): void {
-  const hint = { EINVAL: 'not a subset of the parent cpuset', ENOSPC: 'the set would be empty' };
-  if (c.cpus) put(ctx, 'cpuset.cpus', c.cpus, `${F}.cpus`, hint);
-  if (c.mems) put(ctx, 'cpuset.mems', c.mems, `${F}.mems`, hint);
+  if (ctx.fresh) return; // initCpuset wrote them when it made the directory
+  if (c.cpus) put(ctx, 'cpuset.cpus', c.cpus, `${F}.cpus`, CPUSET_HINT);
+  if (c.mems) put(ctx, 'cpuset.mems', c.mems, `${F}.mems`, CPUSET_HINT);
 }

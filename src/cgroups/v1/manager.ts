@@ -55,12 +55,12 @@ export class V1Manager extends BaseManager {
     return { layout: this.layout, controllers, unifiedControllers: new Set() };
   }
 
-  protected createDirs(_r: LinuxResources): void {
+  protected createDirs(r: LinuxResources): void {
     try {
       for (const d of this.hier) {
         const cpuset = d.h.subsystems.includes('cpuset');
         d.created = mkdirChain(this.fs, d.h.mountpoint, d.dir, {
-          afterCreate: cpuset ? (dir, parent) => initCpuset({ fs: this.fs, dir, warn: this.warn, update: false }, parent) : undefined,
+          afterCreate: cpuset ? (dir, parent) => initCpuset({ fs: this.fs, dir, warn: this.warn, update: false }, parent, dir === d.dir ? r.cpu : undefined) : undefined,
         });
       }
     } catch (e) {
@@ -77,8 +77,9 @@ export class V1Manager extends BaseManager {
   }
 
   private ctx(subsystem: string, update: boolean): ApplyCtx | undefined {
-    const dir = this.dirOf(subsystem);
-    return dir === undefined ? undefined : { fs: this.fs, dir, warn: this.warn, update };
+    const d = this.hier.find((x) => x.h.subsystems.includes(subsystem));
+    if (!d) return undefined;
+    return { fs: this.fs, dir: d.dir, warn: this.warn, update, fresh: !update && d.created[d.created.length - 1] === d.dir };
   }
 
   /** Huge page limits when there is no v1 hugetlb hierarchy (the hybrid backend overrides). */

@@ -1,7 +1,7 @@
 // cgroup v1 memory controller: limit, memsw, soft limit, kmem, swappiness, OOM killer.
 import type { LinuxMemory } from '../../spec/types.js';
 import { isUnlimited } from '../convert.js';
-import { CgroupError } from '../errors.js';
+import { CgroupError, errnoOf } from '../errors.js';
 import { parseFlatKeyed, parseLimit } from '../parse.js';
 import { get, has, put, type ApplyCtx } from '../write.js';
 
@@ -33,10 +33,12 @@ export function applyMemory(ctx: ApplyCtx, m: LinuxMemory): void {
     const usage = parseLimit(get(ctx, 'memory.usage_in_bytes')) ?? 0;
     if (usage > limit) throw new CgroupError(`${limit} is below the current usage of ${usage} bytes (checkBeforeUpdate is set)`, `${F}.limit`);
   }
-  if (swap !== 0 && !has(ctx, MEMSW)) {
-    if (!isUnlimited(swap)) {
-      throw new CgroupError(`swap accounting is off on this host (no ${MEMSW}; boot with swapaccount=1), so memory+swap cannot be limited`, `${F}.swap`);
-    }
+  const noSwapAccounting = (): CgroupError =>
+    new CgroupError(`swap accounting is off on this host (no ${MEMSW}; boot with swapaccount=1), so memory+swap cannot be limited`, `${F}.swap`);
+  // A fresh cgroup learns that memsw is missing from the write's ENOENT (create() then rolls
+  // back); update() must check first so that no limit changes before the error.
+  if (swap !== 0 && (!ctx.fresh || isUnlimited(swap)) && !has(ctx, MEMSW)) {
+    if (!isUnlimited(swap)) throw noSwapAccounting();
     swap = 0;
   }
   // Unlimited memory with no swap given means unlimited swap too (as runc).
@@ -46,11 +48,17 @@ export function applyMemory(ctx: ApplyCtx, m: LinuxMemory): void {
     if (limit !== 0) put(ctx, LIMIT, v1Value(limit), `${F}.limit`, hints);
   };
   const setSwap = (): void => {
-    if (swap !== 0) put(ctx, MEMSW, v1Value(swap), `${F}.swap`, { EINVAL: 'memory+swap must be >= memory.limit', EBUSY: hints.EBUSY });
+    if (swap === 0) return;
+    try {
+      put(ctx, MEMSW, v1Value(swap), `${F}.swap`, { EINVAL: 'memory+swap must be >= memory.limit', EBUSY: hints.EBUSY });
+    } catch (e) {
+      throw errnoOf((e as Error).cause) === 'ENOENT' ? noSwapAccounting() : e;
+    }
   };
-  // The kernel requires limit <= memsw at every moment: raise memsw first when it grows.
+  // The kernel requires limit <= memsw at every moment: raise memsw first when it grows. A
+  // fresh cgroup's limit is unlimited.
   if (limit !== 0 && swap !== 0) {
-    const cur = parseLimit(get(ctx, LIMIT)) ?? -1;
+    const cur = ctx.fresh ? -1 : parseLimit(get(ctx, LIMIT)) ?? -1;
     if (isUnlimited(swap) || (cur !== -1 && cur < swap)) {
       setSwap();
       setLimit();

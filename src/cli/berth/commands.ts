@@ -10,6 +10,12 @@ import { parseEnvFile, parseKeyValues } from '../../engine/units.js';
 import { bytesSize, formatRows, humanSize, template } from './format.js';
 import { UsageError, type FlagDef, type Flags } from './flags.js';
 import { IMAGE_VERBS } from './image-commands.js';
+import { NETWORK_RUN_FLAGS, NETWORK_VERBS, networkRunOptions } from './network-commands.js';
+import { BLKIO_HEALTH_FLAGS, blkioHealthOptions } from './resource-health-flags.js';
+import { healthOf } from '../../engine/health.js';
+import { HEALTH_VERBS } from './health-commands.js';
+import { SYSTEM_EXTRA, SYSTEM_VERBS } from './system-commands.js';
+import { COPY_VERBS } from './copy-commands.js';
 
 export interface Ctx {
   engine(): Engine;
@@ -44,7 +50,7 @@ export function startFailureCode(e: unknown): number {
 
 // ---------------------------------------------------------------- run / create
 
-const CREATE_FLAGS: FlagDef[] = [
+const CREATE_FLAGS: FlagDef[] = ([
   { name: 'attach', short: 'a', kind: 'list', help: 'Attach to STDIN, STDOUT or STDERR' },
   { name: 'cap-add', kind: 'list', help: 'Add Linux capabilities' },
   { name: 'cap-drop', kind: 'list', help: 'Drop Linux capabilities' },
@@ -67,11 +73,11 @@ const CREATE_FLAGS: FlagDef[] = [
   { name: 'memory-swap', kind: 'string', value: 'bytes', help: "Swap limit equal to memory plus swap: '-1' to enable unlimited swap" },
   { name: 'mount', kind: 'list', value: 'mount', help: 'Attach a filesystem mount to the container' },
   { name: 'name', kind: 'string', help: 'Assign a name to the container' },
-  { name: 'network', kind: 'string', help: 'Connect a container to a network (none, host)', default: '"none"' },
+  { name: 'network', kind: 'string', help: 'Connect a container to a network (bridge, none, host, NAME, container:NAME, a netns path)', default: '"bridge"' },
+  ...NETWORK_RUN_FLAGS,
   { name: 'net', kind: 'string', help: 'Alias of --network' },
   { name: 'pids-limit', kind: 'int', help: 'Tune container pids limit (set -1 for unlimited)' },
   { name: 'privileged', kind: 'bool', help: 'Give extended privileges to this container' },
-  { name: 'publish', short: 'p', kind: 'list', help: "Publish a container's port(s) to the host (needs a bridge network)" },
   { name: 'read-only', kind: 'bool', help: "Mount the container's root filesystem as read only" },
   { name: 'restart', kind: 'string', help: 'Restart policy to apply when a container exits', default: '"no"' },
   { name: 'rm', kind: 'bool', help: 'Automatically remove the container when it exits' },
@@ -79,6 +85,7 @@ const CREATE_FLAGS: FlagDef[] = [
   { name: 'security-opt', kind: 'list', help: 'Security Options (seccomp=PROFILE|unconfined, no-new-privileges)' },
   { name: 'stop-signal', kind: 'string', help: 'Signal to stop the container' },
   { name: 'storage-opt', kind: 'list', help: 'Storage driver options for the container (size=SIZE)' },
+  { name: 'platform', kind: 'string', help: 'Set platform if server is multi-platform capable' },
   { name: 'pull', kind: 'string', help: 'Pull image before running ("always", "missing", "never")', default: '"missing"' },
   { name: 'stop-timeout', kind: 'int', help: 'Timeout (in seconds) to stop a container' },
   { name: 'sysctl', kind: 'list', value: 'map', help: 'Sysctl options' },
@@ -86,9 +93,13 @@ const CREATE_FLAGS: FlagDef[] = [
   { name: 'tty', short: 't', kind: 'bool', help: 'Allocate a pseudo-TTY' },
   { name: 'ulimit', kind: 'list', value: 'ulimit', help: 'Ulimit options' },
   { name: 'user', short: 'u', kind: 'string', help: 'Username or UID (format: <name|uid>[:<group|gid>])' },
+  { name: 'userns', kind: 'string', help: 'User namespace to use (host, auto, auto:size=N)', default: '"host"' },
+  { name: 'uidmap', kind: 'list', help: 'UID map for the user namespace (CONTAINER:HOST:SIZE)' },
+  { name: 'gidmap', kind: 'list', help: 'GID map for the user namespace (CONTAINER:HOST:SIZE)' },
   { name: 'volume', short: 'v', kind: 'list', help: 'Bind mount a volume' },
   { name: 'workdir', short: 'w', kind: 'string', help: 'Working directory inside the container' },
-];
+  ...BLKIO_HEALTH_FLAGS,
+] satisfies FlagDef[] as FlagDef[]).sort((a, b) => (a.name < b.name ? -1 : 1));
 
 const RUN_FLAGS: FlagDef[] = ([
   ...CREATE_FLAGS,
@@ -118,7 +129,6 @@ function createOptions(f: Flags, args: string[]): CreateOptions {
     Object.assign(labels, parseKeyValues(lines, 'label'));
   }
   Object.assign(labels, parseKeyValues(list(f, 'label'), 'label'));
-  if (list(f, 'publish').length) throw new EngineError('invalid', 'publishing ports (-p) needs a bridge network, which berth does not have yet; use --network host');
   const network = str(f, 'network') ?? str(f, 'net');
   const logOpts = parseKeyValues(list(f, 'log-opt'), 'log-opt');
   const o: CreateOptions = {
@@ -142,7 +152,8 @@ function createOptions(f: Flags, args: string[]): CreateOptions {
     init: bool(f, 'init'),
     ...(str(f, 'restart') !== undefined ? { restart: str(f, 'restart')! } : {}),
     autoRemove: bool(f, 'rm'),
-    ...(network !== undefined ? { network: network as 'none' } : {}),
+    ...(network !== undefined ? { network } : {}),
+    ...networkRunOptions(f),
     ...(str(f, 'memory') !== undefined ? { memory: str(f, 'memory')! } : {}),
     ...(str(f, 'memory-swap') !== undefined ? { memorySwap: str(f, 'memory-swap')! } : {}),
     ...(str(f, 'cpus') !== undefined ? { cpus: str(f, 'cpus')! } : {}),
@@ -154,6 +165,9 @@ function createOptions(f: Flags, args: string[]): CreateOptions {
     capDrop: list(f, 'cap-drop'),
     privileged: bool(f, 'privileged'),
     securityOpt: list(f, 'security-opt'),
+    ...(str(f, 'userns') !== undefined ? { userns: str(f, 'userns')! } : {}),
+    uidmap: list(f, 'uidmap'),
+    gidmap: list(f, 'gidmap'),
     ulimits: list(f, 'ulimit'),
     sysctls: list(f, 'sysctl'),
     ...(str(f, 'stop-signal') !== undefined ? { stopSignal: str(f, 'stop-signal')! } : {}),
@@ -162,6 +176,8 @@ function createOptions(f: Flags, args: string[]): CreateOptions {
     logOpts,
     storageOpt: list(f, 'storage-opt'),
     ...(str(f, 'pull') !== undefined ? { pull: str(f, 'pull') as 'missing' } : {}),
+    ...(str(f, 'platform') !== undefined ? { platform: str(f, 'platform')! } : {}),
+    ...blkioHealthOptions(f),
   };
   if (o.pull && !['missing', 'never', 'always'].includes(o.pull)) throw new UsageError(`invalid pull option: '${o.pull}': must be one of "always", "missing" or "never"`);
   return o;
@@ -350,7 +366,9 @@ export const COMMANDS: Record<string, Command> = {
         const s = await engine.start(a[0]!, { attach: true });
         const r = await pump(ctx, engine, s.rec.id, s.attach!, { stdin: bool(f, 'interactive') && rec.config.OpenStdin, tty: rec.config.Tty, sigProxy: true, detachKeys: detachKeys(str(f, 'detach-keys')) });
         if (r === 'detached') return 0;
-        return r >= 0 ? r : await engine.wait(s.rec.id);
+        // until the monitor is gone and a --rm container removed, as docker's start -a
+        const code = await engine.wait(s.rec.id).catch(() => r);
+        return r >= 0 ? r : code;
       }
       return each(ctx, a, async (id) => {
         await engine.start(id);
@@ -444,7 +462,7 @@ export const COMMANDS: Record<string, Command> = {
       }
       const now = Date.now();
       const format = str(f, 'format') || 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
-      ctx.out(formatRows(recs.map((r) => psRow(r, noTrunc, now)), format === 'table' ? 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}' : format, PS_HEADERS));
+      ctx.out(formatRows(recs.map((r) => psRow(r, noTrunc, now, healthOf(ctx.engine().store, r))), format === 'table' ? 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}' : format, PS_HEADERS));
       return 0;
     },
   },
@@ -550,7 +568,7 @@ export const COMMANDS: Record<string, Command> = {
           else {
             try {
               const c = engine.get(ref);
-              objs.push(inspectContainer(c, engine.paths, engine.store.containerVolumes(c.id)));
+              objs.push(inspectContainer(c, engine.paths, engine.store.containerVolumes(c.id), healthOf(engine.store, c)));
             } catch (e) {
               if (type === 'container' || !isEngineError(e, 'notfound') || !engine.store.volume(ref)) throw e;
               objs.push(inspectVolume(engine.volume(ref)));
@@ -740,6 +758,10 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   ...IMAGE_VERBS,
+  ...HEALTH_VERBS,
+  ...SYSTEM_VERBS,
+  ...COPY_VERBS,
+  ...NETWORK_VERBS,
 };
 
 function printInspect(ctx: Ctx, objs: unknown[], format: string | undefined, status: number): number {
@@ -860,4 +882,5 @@ export const SYSTEM_COMMANDS: Record<string, Command> = {
     },
   },
   events: { ...COMMANDS.events!, usage: 'system events [OPTIONS]' },
+  ...SYSTEM_EXTRA,
 };

@@ -97,6 +97,8 @@ export const IMAGE_VERBS: Record<string, Command> = {
         const im = ctx.engine().images;
         const onProgress = bool(f, 'quiet') ? undefined : await progress();
         const r = await pull(a[0]!, { content: im.content, images: im.images }, { ...(onProgress ? { onProgress } : {}), ...(str(f, 'platform') ? { platform: str(f, 'platform')! } : {}) });
+        // as docker: the layers are extracted by the pull, so the first run starts at once
+        await im.prepare(r.name, im.find(r.name));
         if (!bool(f, 'quiet')) ctx.out(`Digest: ${r.digest}\n${r.status}\n`);
         ctx.out(`${r.name}\n`);
         return 0;
@@ -403,7 +405,11 @@ export const IMAGE_VERBS: Record<string, Command> = {
         if (a[1]) parseReference(a[1]);
         const im = engine.images;
         let base: { config: ImageConfig; manifest: ImageManifest };
-        if (imageId === HOST_IMAGE || !imageId) throw new EngineError('invalid', `container ${rec.id.slice(0, 12)} runs the embedded image "host", which has no layers to build on: commit needs a stored image`);
+        // Refused on purpose: the host's root file system is no OCI layer. A layer on top of it
+        // would run nowhere else (nor here after the host changes), and exporting the host as a
+        // base layer would copy gigabytes, secrets included (/etc/shadow, ssh host keys).
+        if (imageId === HOST_IMAGE || !imageId)
+          throw new EngineError('invalid', `container ${rec.id.slice(0, 12)} runs the embedded image "host" (the host's root file system, which is not an image layer): its changes cannot be committed onto it. Create the container from a stored image (berth pull, berth import) to commit it`);
         {
           const { records } = im.images.resolve(imageId);
           const r = records[0];

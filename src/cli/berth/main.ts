@@ -3,6 +3,7 @@
 // command cannot be run / found, else the container's status; other verbs exit 1 on failure.
 import { COMMANDS, startFailureCode, SYSTEM_COMMANDS, VOLUME_COMMANDS, type Command, type Ctx } from './commands.js';
 import { IMAGE_COMMANDS } from './image-commands.js';
+import { NETWORK_COMMANDS } from './network-commands.js';
 import { flagHelp, parseArgs, UsageError, type FlagDef } from './flags.js';
 import { Engine } from '../../engine/engine.js';
 import { EngineError } from '../../engine/errors.js';
@@ -36,7 +37,8 @@ Management Commands:
   container  Manage containers (berth container ls|run|rm|...)
   image      Manage images (ls, inspect, history, tag, rm, prune, pull, push, load, save, import)
   volume     Manage volumes (create, ls, inspect, rm, prune)
-  system     Manage berth (events)
+  network    Manage networks (create, ls, inspect, rm, prune, connect, disconnect)
+  system     Manage berth (info, df, prune, events, restore)
 
 Global Options:
 ${flagHelp(GLOBAL)}
@@ -64,7 +66,13 @@ Run 'berth ${group} COMMAND --help' for more information on a command.
 `;
 }
 
-export async function main(argv: string[]): Promise<number> {
+/**
+ * keepStoreOpen: bin/berth exits the process right after, without closing the store, so
+ * SQLite neither checkpoints the WAL nor deletes it (two fsyncs per command, and a third to
+ * create it again on the next command); a WAL left behind is what any killed CLI leaves, and
+ * SQLite's own auto-checkpoint keeps it small.
+ */
+export async function main(argv: string[], o: { keepStoreOpen?: boolean } = {}): Promise<number> {
   const out = (s: string) => void process.stdout.write(s);
   const err = (s: string) => void process.stderr.write(s);
   let cmdName = '';
@@ -101,8 +109,8 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       path = rest[0]!;
-    } else if (path === 'volume' || path === 'system' || path === 'image') {
-      table = path === 'volume' ? VOLUME_COMMANDS : path === 'image' ? IMAGE_COMMANDS : SYSTEM_COMMANDS;
+    } else if (path === 'volume' || path === 'system' || path === 'image' || path === 'network') {
+      table = path === 'volume' ? VOLUME_COMMANDS : path === 'image' ? IMAGE_COMMANDS : path === 'network' ? NETWORK_COMMANDS : SYSTEM_COMMANDS;
       const group = path;
       rest = rest.slice(1);
       if (!rest.length || rest[0] === '--help') {
@@ -175,6 +183,6 @@ export async function main(argv: string[]): Promise<number> {
     return 125;
   } finally {
     await engine?.flush().catch(() => {});
-    engine?.close();
+    if (!o.keepStoreOpen) engine?.close();
   }
 }

@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type BetterSqlite3 from 'better-sqlite3';
+import BetterSqlite3 from 'better-sqlite3';
 import { conflict, EngineError, notFound } from '../errors.js';
 import { assertTransition, isLive, type ContainerState } from '../state.js';
 import { nowNano } from '../time.js';
@@ -95,12 +95,39 @@ const COLUMNS: Record<keyof Omit<ContainerRecord, 'config' | 'hostConfig' | 'spe
 };
 
 function fromRow(r: ContainerRow): ContainerRecord {
-  return {
+  const rec = {
     id: r.id, name: r.name, image: r.image, rootfs: r.rootfs, created: r.created, state: r.state, pid: r.pid,
     monitorPid: r.monitor_pid, monitorStart: r.monitor_start, startedAt: r.started_at, finishedAt: r.finished_at,
     exitCode: r.exit_code, oomKilled: !!r.oom_killed, error: r.error, restartCount: r.restart_count, cleaned: !!r.cleaned,
-    seccompFile: r.seccomp_file, config: JSON.parse(r.config), hostConfig: JSON.parse(r.host_config), spec: JSON.parse(r.spec),
-  };
+    seccompFile: r.seccomp_file,
+  } as ContainerRecord;
+  // the JSON columns are parsed on first use: every command reconciles every live container,
+  // and the unchanged ones (nearly all) need only the columns above (the spec, with its seccomp
+  // profile, is tens of KiB: parsing all of them cost ~1 ms per live container)
+  lazyJson(rec, 'config', r.config);
+  lazyJson(rec, 'hostConfig', r.host_config);
+  lazyJson(rec, 'spec', r.spec);
+  return rec;
+}
+
+function lazyJson(rec: ContainerRecord, key: 'config' | 'hostConfig' | 'spec', text: string): void {
+  let value: unknown;
+  let parsed = false;
+  Object.defineProperty(rec, key, {
+    enumerable: true,
+    configurable: true,
+    get() {
+      if (!parsed) {
+        value = JSON.parse(text);
+        parsed = true;
+      }
+      return value;
+    },
+    set(v: unknown) {
+      value = v;
+      parsed = true;
+    },
+  });
 }
 
 function toParam(k: string, v: unknown): unknown {
@@ -110,12 +137,28 @@ function toParam(k: string, v: unknown): unknown {
 }
 
 type Db = BetterSqlite3.Database;
-let Driver: typeof BetterSqlite3 | undefined;
+let Addon: string | undefined;
 
 function driver(): typeof BetterSqlite3 {
-  // required lazily and through createRequire: a native addon, outside of any bundle
-  Driver ??= createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
-  return Driver;
+  // imported statically: its JavaScript is bundled into the CLI (and its V8 code cache); only
+  // the native .node file loads at run time, when a store opens
+  return BetterSqlite3;
+}
+
+/**
+ * The addon's .node file, given to better-sqlite3 directly: its own lookup (the `bindings`
+ * package) probes a dozen paths from a stack trace, ~15 ms of every command, and cannot find the
+ * file from inside the CLI bundle.
+ */
+function addonPath(): string | undefined {
+  if (Addon === undefined) {
+    try {
+      Addon = createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
+    } catch {
+      Addon = ''; // elsewhere (a prebuilt layout): let better-sqlite3 search
+    }
+  }
+  return Addon || undefined;
 }
 
 export type ContainerUpdate = Partial<Omit<ContainerRecord, 'id' | 'created'>>;
@@ -128,7 +171,8 @@ export class Store {
     mkdirSync(root, { recursive: true, mode: 0o711 });
     const path = join(root, 'berth.db');
     const Database = driver();
-    const db = new Database(path, { timeout: 30000 });
+    const nativeBinding = addonPath();
+    const db = new Database(path, { timeout: 30000, ...(nativeBinding ? { nativeBinding } : {}) });
     // WAL: readers never block writers; NORMAL sync is crash safe against a killed process
     // (only a power loss may drop the last transactions, never corrupt the file)
     if ((db.pragma('journal_mode', { simple: true }) as string) !== 'wal') db.pragma('journal_mode = WAL');

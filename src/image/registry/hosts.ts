@@ -3,6 +3,7 @@
 // certs.d/<host>/ (ca.crt or *.crt, client.cert + client.key) like docker, or given directly.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
+import { deferredExtraCa } from './extra-ca.js';
 import { join } from 'node:path';
 import { DEFAULT_DOMAIN } from '../reference.js';
 
@@ -83,7 +84,7 @@ export function registryEndpoint(host: string, opts: HostOptions = {}): Registry
   const apiHost = host === DEFAULT_DOMAIN ? 'registry-1.docker.io' : host;
   const insecure = matchesInsecure(host, opts.insecureRegistries ?? []);
   const certs = certsFor(host, opts.certsDirs ?? DEFAULT_CERTS_DIRS);
-  const extraCa = [...(opts.ca ?? []), ...(certs?.ca ?? [])];
+  const extraCa = [...(opts.ca ?? []), ...(certs?.ca ?? []), ...deferredExtraCa()];
   const tls: TlsOptions = { rejectUnauthorized: !insecure };
   // a custom CA is added to the system's roots, not used instead of them
   if (extraCa.length) tls.ca = [...rootCertificates, ...extraCa];

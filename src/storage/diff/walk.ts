@@ -7,6 +7,7 @@ import { errnoCode } from '../errors.js';
 import type { FsHelper } from '../helper.js';
 import type { TarWriteHeader, TarWriteItem } from '../tar/writer.js';
 import { isForbiddenXattr, OVERLAY_OPAQUE_XATTR, WH_OPAQUE, WH_PREFIX } from '../unpack/whiteout.js';
+import { USER_OPAQUE_XATTR } from '../rootless.js';
 
 export type TreeStat = BigIntStats;
 
@@ -100,7 +101,7 @@ export async function* walkTree(ctx: WalkContext, dir: string, opts: { overlayUp
       let opaque = false;
       if (opts.overlayUpper && st.isDirectory()) {
         const x = await ctx.helper.getXattrs(abs).catch(() => new Map<string, Buffer>());
-        opaque = x.get(OVERLAY_OPAQUE_XATTR)?.toString() === 'y';
+        opaque = (x.get(OVERLAY_OPAQUE_XATTR) ?? x.get(USER_OPAQUE_XATTR))?.toString() === 'y'; // user.*: rootless overlay
       }
       const item = await entryFor(ctx, abs, rel, st);
       if (!item) continue;

@@ -33,30 +33,68 @@ const which = (tool: string): boolean =>
     .concat(['/usr/sbin', '/sbin'])
     .some((d) => d && existsSync(join(d, tool)));
 
+/** The host facts the choice of a quota method rests on (a fake in unit tests). */
+export interface QuotaProbe {
+  /** statfs f_type of dir. */
+  fsType(dir: string): number | undefined;
+  /** The super options of the file system holding dir (e.g. "prjquota"), undefined when unknown. */
+  superOptions(dir: string): string[] | undefined;
+  /** Whether a tool is on PATH (or in /sbin, /usr/sbin). */
+  have(tool: string): boolean;
+  loopControl(): boolean;
+  isRoot(): boolean;
+}
+
+export const hostQuotaProbe: QuotaProbe = {
+  fsType: (dir) => fsType(dir),
+  superOptions: (dir) => mountOf(dir)?.superOptions,
+  have: which,
+  loopControl: () => existsSync('/dev/loop-control'),
+  isRoot: () => process.getuid?.() === 0,
+};
+
 /** What each quota method lacks for storage under `dir` (empty string: it works). */
-export function quotaSupport(dir: string): Record<QuotaKind, string> {
-  const type = fsType(dir);
-  const m = mountOf(dir);
-  const btrfs = type !== FS_MAGIC.btrfs ? `${dir} is not on btrfs` : !which('btrfs') ? 'the btrfs tool (btrfs-progs) is not installed' : '';
+export function quotaSupport(dir: string, probe: QuotaProbe = hostQuotaProbe): Record<QuotaKind, string> {
+  const type = probe.fsType(dir);
+  const btrfs = type !== FS_MAGIC.btrfs ? `${dir} is not on btrfs` : !probe.have('btrfs') ? 'the btrfs tool (btrfs-progs) is not installed' : '';
   let xfs = '';
   if (type !== FS_MAGIC.xfs) xfs = `${dir} is not on XFS`;
-  else if (!m || !m.superOptions.some((o) => o === 'prjquota' || o === 'pquota'))
-    xfs = `the XFS file system of ${dir} is not mounted with prjquota`;
-  else if (!which('xfs_quota')) xfs = 'xfs_quota (xfsprogs) is not installed';
+  else if (!(probe.superOptions(dir) ?? []).some((o) => o === 'prjquota' || o === 'pquota'))
+    // a kernel without XFS quota support (CONFIG_XFS_QUOTA) cannot mount with prjquota at all
+    xfs = `the XFS file system of ${dir} is not mounted with prjquota (mount it with -o prjquota; the kernel needs XFS quota support)`;
+  else if (!probe.have('xfs_quota')) xfs = 'xfs_quota (xfsprogs) is not installed';
   let loop = '';
-  if (!which('mkfs.ext4')) loop = 'mkfs.ext4 (e2fsprogs) is not installed';
-  else if (!existsSync('/dev/loop-control')) loop = 'no loop devices (/dev/loop-control is missing: modprobe loop)';
-  else if (process.getuid?.() !== 0) loop = 'loop mounts need root';
+  if (!probe.have('mkfs.ext4')) loop = 'mkfs.ext4 (e2fsprogs) is not installed';
+  else if (!probe.loopControl()) loop = 'no loop devices (/dev/loop-control is missing: modprobe loop)';
+  else if (!probe.isRoot()) loop = 'loop mounts need root';
   return { btrfs, xfs, loop };
 }
 
 /** The method 'auto' picks for storage under dir, or a QUOTA error naming what each lacks. */
-export function pickQuota(dir: string, want: 'auto' | QuotaKind = 'auto'): QuotaKind {
-  const s = quotaSupport(dir);
+export function pickQuota(dir: string, want: 'auto' | QuotaKind = 'auto', probe: QuotaProbe = hostQuotaProbe): QuotaKind {
+  const s = quotaSupport(dir, probe);
   const order: QuotaKind[] = want === 'auto' ? ['btrfs', 'xfs', 'loop'] : [want];
   for (const k of order) if (s[k] === '') return k;
   const why = order.map((k) => `${k}: ${s[k]}`).join('; ');
   throw new StorageError('QUOTA', `cannot limit the container's disk use here (${why}); put the storage root on btrfs or XFS with prjquota, or install e2fsprogs for loop-mounted ext4`);
+}
+
+/**
+ * pickQuota + createWritableArea. With 'auto', an XFS project quota that fails to set up (quota
+ * accounting off although mounted with prjquota) falls back to a loop-mounted ext4 area when
+ * that works here; the error names both failures otherwise.
+ */
+export async function createLimitedArea(containerDir: string, bytes: number, want: 'auto' | QuotaKind = 'auto', extraBytes = 0, probe: QuotaProbe = hostQuotaProbe): Promise<WritableArea> {
+  const kind = pickQuota(containerDir, want, probe);
+  try {
+    return await createWritableArea(containerDir, bytes, kind, extraBytes);
+  } catch (e) {
+    if (want !== 'auto' || kind !== 'xfs') throw e;
+    rmSync(join(containerDir, 'fs'), { recursive: true, force: true });
+    const loop = quotaSupport(containerDir, probe).loop;
+    if (loop) throw new StorageError('QUOTA', `cannot limit the container's disk use here (xfs: ${(e as Error).message}; loop: ${loop})`, { cause: e });
+    return createWritableArea(containerDir, bytes, 'loop', extraBytes);
+  }
 }
 
 /** ext4 keeps some of the image for itself: the image is a little larger than the limit. */

@@ -19,7 +19,7 @@ import { sharedHelper, type FsHelper, unmount } from '../helper.js';
 import { checkId, digestHex } from '../paths.js';
 import { destroyWritableArea, type QuotaRecord } from '../quota/index.js';
 import type { WhiteoutMode } from '../unpack/whiteout.js';
-import type { ChainId, LayerInfo, PrepareContainerOptions, RootfsMount, Snapshotter, SnapshotterKind, UnpackFn, Usage } from './types.js';
+import type { ChainId, LayerInfo, PrepareContainerOptions, PrepareLayerOptions, RootfsMount, Snapshotter, SnapshotterKind, UnpackFn, Usage } from './types.js';
 import { HOST_LOWER } from './types.js';
 
 export interface ContainerMeta {
@@ -87,7 +87,9 @@ export abstract class BaseSnapshotter implements Snapshotter {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  async prepareLayer(ref: LayerRef, parent: ChainId | undefined, unpack: UnpackFn): Promise<LayerInfo> {
+  readonly independentLayers: boolean = false;
+
+  async prepareLayer(ref: LayerRef, parent: ChainId | undefined, unpack: UnpackFn, opts: PrepareLayerOptions = {}): Promise<LayerInfo> {
     digestHex(ref.diffId, 'diff id');
     digestHex(ref.chainId, 'chain id');
     if (parent !== undefined) digestHex(parent, 'parent chain id');
@@ -97,19 +99,31 @@ export abstract class BaseSnapshotter implements Snapshotter {
     if (have) return have;
     const running = this.inflight.get(ref.chainId);
     if (running) return running;
-    const p = this.makeLayer(ref, parent, unpack).finally(() => this.inflight.delete(ref.chainId));
+    const p = this.makeLayer(ref, parent, unpack, opts).finally(() => this.inflight.delete(ref.chainId));
     this.inflight.set(ref.chainId, p);
     return p;
   }
 
-  private async makeLayer(ref: LayerRef, parent: ChainId | undefined, unpack: UnpackFn): Promise<LayerInfo> {
-    if (parent !== undefined && !this.hasLayer(parent)) throw new StorageError('NOT_FOUND', `parent layer ${parent} of ${ref.chainId} is not unpacked`);
-    const tmp = join(this.tmpDir, `layer-${randomBytes(8).toString('hex')}`);
+  private async makeLayer(ref: LayerRef, parent: ChainId | undefined, unpack: UnpackFn, opts: PrepareLayerOptions): Promise<LayerInfo> {
+    const early = this.independentLayers && opts.parentReady !== undefined;
+    const parentThere = () => {
+      if (parent !== undefined && !this.hasLayer(parent)) throw new StorageError('NOT_FOUND', `parent layer ${parent} of ${ref.chainId} is not unpacked`);
+    };
+    if (!early) {
+      await opts.parentReady;
+      parentThere();
+    }
+    const tmp = join(this.tmpDir, this.workName('layer'));
     mkdirSync(tmp, { mode: 0o700 });
     const diff = join(tmp, 'diff');
     try {
       await this.makeLayerDir(diff, parent);
       await unpack(diff, this.whiteoutMode);
+      if (early) {
+        // unpacked beside the parent's unpack; a layer is only committed above a committed parent
+        await opts.parentReady;
+        parentThere();
+      }
       await this.sealLayer(diff);
       const info: LayerInfo = { chainId: ref.chainId, diffId: ref.diffId, size: diskUsage(diff), created: new Date().toISOString() };
       if (parent !== undefined) info.parent = parent;
@@ -140,7 +154,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
     const user = this.containers().find((id) => this.containerMeta(id)?.chainIds.includes(chainId));
     if (user) throw new StorageError('IN_USE', `layer ${chainId} is used by container ${user}`);
     // out of layers/ first, so a half-removed layer never looks complete
-    const doomed = join(this.tmpDir, `remove-${randomBytes(8).toString('hex')}`);
+    const doomed = join(this.tmpDir, this.workName('remove'));
     renameSync(dir, doomed);
     await this.removeTree(doomed);
   }
@@ -220,7 +234,7 @@ export abstract class BaseSnapshotter implements Snapshotter {
     else if (existsSync(join(dir, 'fs.img'))) await destroyWritableArea({ kind: 'loop', bytes: 0, image: join(dir, 'fs.img'), mountPoint: join(dir, 'fs') });
     const left = under();
     if (left.length) throw new StorageError('IN_USE', `cannot remove ${dir}: still mounted at ${left.join(', ')}`);
-    const doomed = join(this.tmpDir, `remove-${randomBytes(8).toString('hex')}`);
+    const doomed = join(this.tmpDir, this.workName('remove'));
     renameSync(dir, doomed);
     await this.removeTree(doomed);
   }
@@ -242,6 +256,25 @@ export abstract class BaseSnapshotter implements Snapshotter {
     return { layers, containers, totalBytes };
   }
 
+  /** A name under tmp/ carrying this process's pid, so that removeStaleWork() knows whose it is. */
+  private workName(kind: string): string {
+    return `${kind}-${process.pid}-${randomBytes(8).toString('hex')}`;
+  }
+
+  /**
+   * Removes what killed processes left under tmp/ (a half-unpacked layer, a half-removed tree);
+   * work of live processes stays. Safe beside concurrent berth processes, unlike repair().
+   */
+  async removeStaleWork(): Promise<string[]> {
+    const gone: string[] = [];
+    for (const name of readdirSync(this.tmpDir)) {
+      const pid = Number(/^[a-z]+-(\d+)-[0-9a-f]+$/.exec(name)?.[1] ?? NaN);
+      if (Number.isInteger(pid) && pidAlive(pid)) continue;
+      await this.removeTree(join(this.tmpDir, name)).then(() => gone.push(name), () => {});
+    }
+    return gone;
+  }
+
   async repair(): Promise<void> {
     for (const name of readdirSync(this.tmpDir)) await this.removeTree(join(this.tmpDir, name)).catch(() => {});
     for (const id of readdirSync(this.containersDir)) {
@@ -251,5 +284,15 @@ export abstract class BaseSnapshotter implements Snapshotter {
     for (const hex of readdirSync(this.layersDir)) {
       if (!existsSync(join(this.layersDir, hex, 'meta.json'))) await this.removeTree(join(this.layersDir, hex)).catch(() => {});
     }
+  }
+}
+
+/** Whether a process exists (EPERM: it does, owned by someone else). */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoCode(e) === 'EPERM';
   }
 }

@@ -21,8 +21,9 @@ import { join, relative } from 'node:path';
 import { StorageError } from '../errors.js';
 import { diskUsage, mountPoints } from '../fsutil.js';
 import { sharedHelper, type FsHelper, mountOverlay } from '../helper.js';
-import { createWritableArea, destroyWritableArea, pickQuota, remountWritableArea, type QuotaRecord } from '../quota/index.js';
+import { createLimitedArea, destroyWritableArea, remountWritableArea, type QuotaRecord } from '../quota/index.js';
 import { OVERLAY_OPAQUE_XATTR } from '../unpack/whiteout.js';
+import { inUserNamespace } from '../rootless.js';
 import { newWalkContext, walkTree } from '../diff/walk.js';
 import type { TarWriteItem } from '../tar/writer.js';
 import { BaseSnapshotter, type ContainerMeta } from './base.js';
@@ -60,7 +61,10 @@ interface OverlayExtra {
 export class OverlaySnapshotter extends BaseSnapshotter {
   readonly kind = 'overlay' as const;
   readonly whiteoutMode = 'overlay' as const;
-  private readonly options = overlayMountOptions();
+  override readonly independentLayers = true;
+  // rootless (in a user namespace): overlay's own xattrs in the user.* namespace; userxattr
+  // implies redirect_dir=nofollow and refuses redirect_dir=off ("conflicting options")
+  private readonly options = inUserNamespace() ? [...overlayMountOptions().filter((o) => !o.startsWith('redirect_dir=')), 'userxattr'] : overlayMountOptions();
   private readonly hostHide: string[];
 
   constructor(root: string, opts: OverlayOptions = {}) {
@@ -85,7 +89,7 @@ export class OverlaySnapshotter extends BaseSnapshotter {
     let base = dir;
     let quota: QuotaRecord | undefined;
     if (opts.sizeLimit !== undefined) {
-      const area = await createWritableArea(dir, opts.sizeLimit, pickQuota(dir, opts.quota));
+      const area = await createLimitedArea(dir, opts.sizeLimit, opts.quota);
       base = area.dir;
       quota = area.record;
     }

@@ -55,6 +55,14 @@ export interface Usage {
   totalBytes: number;
 }
 
+export interface PrepareLayerOptions {
+  /**
+   * Settles when the parent layer is ready. With independentLayers, the unpack starts at once and
+   * only the commit of the layer waits for it (layers of one image unpack in parallel).
+   */
+  parentReady?: Promise<unknown>;
+}
+
 export interface Snapshotter {
   readonly kind: SnapshotterKind;
   readonly root: string;
@@ -66,7 +74,9 @@ export interface Snapshotter {
    * exist, calling unpack at most once per chain id: concurrent callers share one unpack, and a
    * layer that exists is returned as is. ref.chainId must be the chain id of parent + diffId.
    */
-  prepareLayer(ref: LayerRef, parent: ChainId | undefined, unpack: UnpackFn): Promise<LayerInfo>;
+  prepareLayer(ref: LayerRef, parent: ChainId | undefined, unpack: UnpackFn, opts?: PrepareLayerOptions): Promise<LayerInfo>;
+  /** True when a layer's unpacked content does not depend on its parent (overlay): layers may then unpack in parallel. */
+  readonly independentLayers: boolean;
   hasLayer(chainId: ChainId): boolean;
   layer(chainId: ChainId): LayerInfo | undefined;
   layers(): LayerInfo[];
@@ -88,4 +98,6 @@ export interface Snapshotter {
   remove(chainId: ChainId): Promise<void>;
   /** Removes leftovers of interrupted work (temporary dirs, half-made containers). */
   repair(): Promise<void>;
+  /** Removes only what dead processes left in tmp/ (safe while other processes work); the names removed. */
+  removeStaleWork(): Promise<string[]>;
 }

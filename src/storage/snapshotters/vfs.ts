@@ -9,7 +9,7 @@ import { StorageError } from '../errors.js';
 import { run } from '../exec.js';
 import { diskUsage } from '../fsutil.js';
 import type { FsHelper } from '../helper.js';
-import { createWritableArea, destroyWritableArea, pickQuota, remountWritableArea, type QuotaRecord } from '../quota/index.js';
+import { createLimitedArea, destroyWritableArea, remountWritableArea, type QuotaRecord } from '../quota/index.js';
 import { diffTrees, newWalkContext } from '../diff/walk.js';
 import type { TarWriteItem } from '../tar/writer.js';
 import { BaseSnapshotter, type ContainerMeta } from './base.js';
@@ -37,7 +37,7 @@ export class VfsSnapshotter extends BaseSnapshotter {
     if (opts.sizeLimit !== undefined) {
       // the copied image lives in the limited area too: the limit is on top of it
       const imageBytes = top ? diskUsage(this.layerPath(top)) : 0;
-      const area = await createWritableArea(dir, opts.sizeLimit, pickQuota(dir, opts.quota), imageBytes);
+      const area = await createLimitedArea(dir, opts.sizeLimit, opts.quota, imageBytes);
       base = area.dir;
       quota = area.record;
     }

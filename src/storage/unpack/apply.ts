@@ -43,6 +43,8 @@ export interface ApplyOptions {
   devices: boolean;
   /** fsync files (off: the whole layer is synced by the caller, or not at all). */
   fsync?: boolean;
+  /** The xattr marking an opaque directory in 'overlay' mode (user.overlay.opaque for rootless overlay). */
+  opaqueXattr?: string;
 }
 
 export interface ApplyStats {
@@ -127,7 +129,7 @@ export class LayerApplier {
       this.ensureDir(parent, true, what);
       const dirRel = parent.join('/');
       this.stats.whiteouts++;
-      if (this.o.mode === 'overlay') await this.o.helper.setXattr(this.abs(dirRel), OVERLAY_OPAQUE_XATTR, 'y');
+      if (this.o.mode === 'overlay') await this.o.helper.setXattr(this.abs(dirRel), this.o.opaqueXattr ?? OVERLAY_OPAQUE_XATTR, 'y');
       else this.clearOpaque(dirRel);
       return;
     }

@@ -10,6 +10,8 @@ import { sharedHelper, type FsHelper } from '../helper.js';
 import { readTar, type TarReadLimits } from '../tar/reader.js';
 import { LayerApplier, type ApplyStats } from './apply.js';
 import { decompress, type Compression } from './decompress.js';
+import { OVERLAY_OPAQUE_XATTR } from './whiteout.js';
+import { hostRoot, inUserNamespace, USER_OPAQUE_XATTR } from '../rootless.js';
 import type { WhiteoutMode } from './whiteout.js';
 
 export { classifyWhiteout, WH_OPAQUE, WH_PREFIX, OVERLAY_OPAQUE_XATTR, type WhiteoutMode } from './whiteout.js';
@@ -39,7 +41,9 @@ export interface UnpackOptions {
   /** The diff_id from the image config: unpacking fails when the stream does not match. */
   expectedDiffId?: string;
   limits?: Partial<UnpackLimits>;
-  /** Defaults: true when running as root. */
+  /** The opaque-directory xattr (default: trusted.overlay.opaque; user.overlay.opaque inside a user namespace). */
+  opaqueXattr?: string;
+  /** Defaults: true when running as root of the host. */
   sameOwner?: boolean;
   devices?: boolean;
   /** The syscall helper (default: the process's shared one). */
@@ -56,7 +60,7 @@ export interface UnpackResult {
 
 export async function unpackLayer(o: UnpackOptions): Promise<UnpackResult> {
   const lim = { ...DEFAULT_UNPACK_LIMITS, ...o.limits };
-  const root = process.getuid?.() === 0;
+  const root = hostRoot(); // in a user namespace: no foreign owners, no device nodes
   const helper = o.helper ?? sharedHelper();
   const hash = createHash('sha256');
   let size = 0;
@@ -70,7 +74,8 @@ export async function unpackLayer(o: UnpackOptions): Promise<UnpackResult> {
       yield chunk;
     }
   }
-  const applier = new LayerApplier({ root: o.dest, mode: o.mode, helper, sameOwner: o.sameOwner ?? root, devices: o.devices ?? root });
+  const opaqueXattr = o.opaqueXattr ?? (inUserNamespace() ? USER_OPAQUE_XATTR : OVERLAY_OPAQUE_XATTR);
+  const applier = new LayerApplier({ root: o.dest, mode: o.mode, helper, sameOwner: o.sameOwner ?? root, devices: o.devices ?? root, opaqueXattr });
   try {
     for await (const { header, body } of readTar(counted(), lim)) {
       if (applier.stats.entries >= lim.maxEntries) throw new StorageError('LIMIT', `layer: more than ${lim.maxEntries} entries`);

@@ -1,0 +1,108 @@
+// Networking through the engine against podman (runc + netavark), in one run:
+//   - `berth run --rm host true` on the default bridge (berth0) vs `podman run --rm IMAGE true` on
+//     podman's default network: the ratio (aim: at most 0.3x podman)
+//   - what bridge networking adds over `--network none`, for both (aim for berth: < 10 ms)
+//   - through the library in a warm process (no node start-up, no exit-command process):
+//     run-to-exit on the bridge vs --network none
+// Runs are interleaved (bridge, none, bridge, ...) so that the machine's load drifts into both
+// alike; figures are medians. Podman gets a busybox rootfs through `podman import`, its own
+// storage, and a default subnet of its own (its 10.88.0.0/16 would collide with berth0's).
+// Usage: node bench/engine-network.mjs   (BENCH_N iterations, default 20)
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { DIST, REPO, f1, f2, have, msSince, requireRootAndBuild, stats, table } from './lib.mjs';
+
+requireRootAndBuild();
+const N = Number(process.env.BENCH_N ?? 20);
+const BERTH = join(REPO, 'bin', 'berth');
+const dir = mkdtempSync(join(tmpdir(), 'berth-bench-net-'));
+const stateRoot = `/run/berth-bn${process.pid}`;
+const bg = ['--root', join(dir, 'berth'), '--state-root', stateRoot];
+const berth = (args) => spawnSync(BERTH, [...bg, ...args], { encoding: 'utf8' });
+
+const podmanOk = have('podman') && have('runc');
+const PATH = [dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(delimiter);
+const penv = { ...process.env, PATH, CONTAINERS_CONF: join(dir, 'containers.conf'), CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf') };
+const pg = ['--root', join(dir, 'graph'), '--runroot', join(dir, 'runroot'), '--tmpdir', join(dir, 'tmp'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', '--runtime', 'runc'];
+const podman = (args) => spawnSync('podman', [...pg, ...args], { encoding: 'utf8', env: penv });
+const IMAGE = `localhost/berth-bench-net:${process.pid}`;
+if (podmanOk) {
+  const rootfs = join(dir, 'rootfs');
+  mkdirSync(rootfs);
+  const { makeBusyboxRootfs } = await import(join(DIST, 'test', 'helpers', 'bundle.js'));
+  makeBusyboxRootfs(rootfs);
+  const q = (s) => JSON.stringify(s);
+  // default_subnet: a /24 no host route overlaps (podman's default is berth0's 10.88.0.0/16)
+  const { hostRoutes } = await import(join(DIST, 'src', 'network', 'host.js'));
+  const { overlaps, parseCidr } = await import(join(DIST, 'src', 'network', 'cidr.js'));
+  const subnet = Array.from({ length: 200 }, (_, i) => `10.${210 + Math.floor(i / 100)}.${i % 100}.0/24`).find((s) => !hostRoutes().some((r) => overlaps(r.dest, parseCidr(s))));
+  writeFileSync(penv.CONTAINERS_CONF, `[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\nlog_driver = "k8s-file"\n[engine]\nconmon_env_vars = [${q(`PATH=${PATH}`)}, ${q(`CONTAINERS_CONF=${penv.CONTAINERS_CONF}`)}, ${q(`CONTAINERS_STORAGE_CONF=${penv.CONTAINERS_STORAGE_CONF}`)}]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nevents_logfile_path = ${q(join(dir, 'events.log'))}\nlock_type = "file"\ntmp_dir = ${q(join(dir, 'tmp'))}\nvolume_path = ${q(join(dir, 'volumes'))}\n[network]\nnetwork_config_dir = ${q(join(dir, 'net'))}\ndefault_subnet = ${q(subnet)}\ndefault_network = "podman"\n`);
+  writeFileSync(penv.CONTAINERS_STORAGE_CONF, `[storage]\ndriver = "overlay"\ngraphroot = ${q(join(dir, 'graph'))}\nrunroot = ${q(join(dir, 'runroot'))}\n`);
+  spawnSync('tar', ['-C', rootfs, '-cf', join(dir, 'rootfs.tar'), '.']);
+  const r = podman(['import', '-q', join(dir, 'rootfs.tar'), IMAGE]);
+  if (r.status !== 0) throw new Error(`podman import: ${r.stderr}`);
+}
+
+/** Medians of interleaved runs of several commands (each warmed up once). */
+function interleaved(fns) {
+  for (const fn of fns) check(fn());
+  const xs = fns.map(() => []);
+  for (let i = 0; i < N; i++) {
+    fns.forEach((fn, k) => {
+      const t0 = process.hrtime.bigint();
+      const r = fn();
+      xs[k].push(msSince(t0));
+      check(r);
+    });
+  }
+  return xs.map((x) => stats(x).median);
+}
+function check(r) {
+  if (r.status !== 0) throw new Error(`status ${r.status}: ${r.stderr}`);
+}
+
+const [bBridge, bNone] = interleaved([() => berth(['run', '--rm', 'host', 'true']), () => berth(['run', '--rm', '--network', 'none', 'host', 'true'])]);
+let pBridge;
+let pNone;
+if (podmanOk) [pBridge, pNone] = interleaved([() => podman(['run', '--rm', IMAGE, 'true']), () => podman(['run', '--rm', '--network=none', IMAGE, 'true'])]);
+
+// the library, warm: the cost of the network itself, without node's start-up
+const { Berth } = await import(join(DIST, 'src', 'index.js'));
+const lib = new Berth({ root: join(dir, 'berth'), stateRoot, exitCommand: null });
+const libRun = (network) => async () => {
+  const r = await lib.run({ image: 'host', cmd: ['true'], autoRemove: true, network });
+  return { status: r.exitCode, stderr: r.stderr };
+};
+async function interleavedAsync(fns) {
+  for (const fn of fns) check(await fn());
+  const xs = fns.map(() => []);
+  for (let i = 0; i < N; i++) {
+    for (let k = 0; k < fns.length; k++) {
+      const t0 = process.hrtime.bigint();
+      const r = await fns[k]();
+      xs[k].push(msSince(t0));
+      check(r);
+    }
+  }
+  return xs.map((x) => stats(x).median);
+}
+const [lBridge, lNone] = await interleavedAsync([libRun('bridge'), libRun('none')]);
+lib.close();
+
+const rows = [['what', 'berth', 'podman+runc', 'ratio berth/podman']];
+const add = (what, b, p) => rows.push([what, f1(b), p === undefined ? '-' : f1(p), p ? f2(b / p) : '-']);
+add('run --rm true, default bridge (ms)', bBridge, pBridge);
+add('run --rm true, --network none (ms)', bNone, pNone);
+add('bridge added over none (ms)', bBridge - bNone, podmanOk ? pBridge - pNone : undefined);
+rows.push(['library run-to-exit, bridge / none (ms)', `${f1(lBridge)} / ${f1(lNone)}`, '-', '-']);
+rows.push(['library: bridge added over none (ms)', f1(lBridge - lNone), '-', '-']);
+console.log(`engine-network: medians of ${N} interleaved runs${podmanOk ? '' : '; podman or runc missing: berth only'}; load average ${(await import('node:os')).loadavg()[0].toFixed(1)}`);
+console.log(table(rows));
+if (podmanOk) {
+  podman(['rmi', '-f', IMAGE]);
+  podman(['network', 'prune', '-f']);
+}
+rmSync(dir, { recursive: true, force: true });
+rmSync(stateRoot, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 // library user) opens the store, reconciles what changed while nobody was looking (a monitor
 // that exited, a state directory wiped by a reboot), and acts.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { BerthCgroupManager } from '../cgroups/manager.js';
@@ -17,7 +17,7 @@ import { processStartTime } from '../runtime/state.js';
 import type { Process, Spec } from '../spec/types.js';
 import { validateSpec } from '../spec/validate.js';
 import { isCgroup2UnifiedMode } from '../spec/default-spec.js';
-import { rmTree } from './fsutil.js';
+import { duBytes, rmTree } from './fsutil.js';
 import { conflict, EngineError, invalid, isEngineError, notFound } from './errors.js';
 import { newId, randomName, shortId, validName } from './ids.js';
 import { readLogs, type LogEntry } from './logs.js';
@@ -1142,29 +1142,4 @@ export class Engine {
 
 function conflictName(name: string, id: string): EngineError {
   return conflict(`Conflict. The container name "/${name}" is already in use by container "${id}". You have to remove (or rename) that container to be able to reuse that name.`);
-}
-
-function duBytes(dir: string): number {
-  let total = 0;
-  const walk = (d: string) => {
-    let entries;
-    try {
-      entries = readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else {
-        try {
-          total += statSync(p).size;
-        } catch {
-          /* gone */
-        }
-      }
-    }
-  };
-  walk(dir);
-  return total;
 }

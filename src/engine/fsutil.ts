@@ -1,5 +1,5 @@
 // Small file helpers of the engine.
-import { readdirSync, rmdirSync, unlinkSync, rmSync } from 'node:fs';
+import { readdirSync, rmdirSync, unlinkSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -25,4 +25,30 @@ export function rmTree(dir: string): void {
   } catch {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The bytes of the files under a directory (du's apparent size), for df and prune reports. */
+export function duBytes(dir: string): number {
+  let total = 0;
+  const walk = (d: string) => {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else {
+        try {
+          total += statSync(p).size;
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  };
+  walk(dir);
+  return total;
 }

@@ -1,15 +1,14 @@
 // `system info`, `system df` and `system prune`: what the engine holds (containers, images,
 // volumes), what it takes on disk, and removing what nothing uses. Docker-shaped results; the
 // CLI renders them (src/cli/berth/system-commands.ts).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { cpus, hostname, machine, release, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { cgroupLayout } from '../cgroups/index.js';
-import { collectGarbage } from '../image/gc.js';
 import { SHIM_PATH } from '../runtime/launch.js';
-import { chainIds } from '../storage/layers.js';
 import type { Engine } from './engine.js';
 import { invalid } from './errors.js';
+import { duBytes } from './fsutil.js';
+import { collectImageGarbage } from './image-gc.js';
 import { ANN_IMAGE_ID } from './images.js';
 import { isLive } from './state.js';
 import { parseRfc3339, parseSince } from './time.js';
@@ -159,31 +158,6 @@ export interface SystemDf {
   LayersSize: number;
 }
 
-export function duBytes(dir: string): number {
-  let total = 0;
-  const walk = (d: string) => {
-    let entries;
-    try {
-      entries = readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else {
-        try {
-          total += statSync(p).size;
-        } catch {
-          /* gone */
-        }
-      }
-    }
-  };
-  walk(dir);
-  return total;
-}
-
 export async function systemDf(engine: Engine): Promise<SystemDf> {
   const recs = engine.list({ all: true });
   const byImage = new Map<string, number>();
@@ -270,37 +244,6 @@ export function pruneFilter(filters: Record<string, string[]> = {}): (created: s
   };
 }
 
-/** Removes unused layers and blobs (what `image prune` does after removing images). */
-export async function pruneImageStorage(engine: Engine): Promise<number> {
-  const im = engine.images;
-  const r = await collectGarbage(im.images, im.content);
-  const used = new Set<string>();
-  for (const rec of im.images.records()) {
-    try {
-      for (const c of chainIds(im.images.config(rec).rootfs?.diff_ids ?? [])) used.add(c);
-    } catch {
-      /* a broken record keeps nothing */
-    }
-  }
-  const snap = im.snapshotter;
-  let bytes = r.reclaimedBytes;
-  for (let progress = true; progress; ) {
-    progress = false;
-    for (const l of snap.layers()) {
-      if (used.has(l.chainId)) continue;
-      const size = l.size;
-      try {
-        await snap.remove(l.chainId);
-        bytes += size;
-        progress = true;
-      } catch {
-        /* in use by a container or a layer above */
-      }
-    }
-  }
-  return bytes;
-}
-
 export async function systemPrune(engine: Engine, o: PruneOptions = {}): Promise<PruneReport> {
   const keep = pruneFilter(o.filters);
   const report: PruneReport = { containers: [], volumes: [], images: [], networks: [], bytes: 0 };
@@ -361,6 +304,6 @@ export async function systemPrune(engine: Engine, o: PruneOptions = {}): Promise
       /* in use meanwhile */
     }
   }
-  report.bytes += await pruneImageStorage(engine);
+  report.bytes += (await collectImageGarbage(engine.images)).bytes;
   return report;
 }

@@ -3,7 +3,7 @@
 import type { LinuxCPU } from '../../spec/types.js';
 import { CgroupError, errnoOf } from '../errors.js';
 import { parseLimit } from '../parse.js';
-import { get, has, put, type ApplyCtx } from '../write.js';
+import { has, put, type ApplyCtx } from '../write.js';
 
 const F = 'linux.resources.cpu';
 

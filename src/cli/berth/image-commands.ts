@@ -12,10 +12,9 @@ import { EngineError } from '../../engine/errors.js';
 import { ANN_IMAGE_ID, ANN_SNAPSHOT, HOST_IMAGE, imageName } from '../../engine/images.js';
 import { ImageError } from '../../image/errors.js';
 import { imageTableRows } from '../../image/format.js';
-import { collectGarbage } from '../../image/gc.js';
+import { collectImageGarbage } from '../../engine/image-gc.js';
 import { familiarString, parseReference } from '../../image/reference.js';
 import { MEDIA, type Descriptor, type ImageConfig, type ImageManifest } from '../../image/types.js';
-import { chainIds } from '../../storage/layers.js';
 import { DEFAULT_HOST_HIDE } from '../../storage/snapshotters/overlay.js';
 import { readTar } from '../../storage/tar/reader.js';
 import { formatRows, humanSize, template } from './format.js';
@@ -41,34 +40,6 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
 
 function progress() {
   return import('../../image/registry/progress.js').then(({ ProgressRenderer }) => new ProgressRenderer(process.stderr).callback);
-}
-
-/** Removes blobs no name reaches, then unpacked layers no image uses (top first). */
-async function gc(engine: Engine): Promise<{ blobs: number; bytes: number }> {
-  const im = engine.images;
-  const r = await collectGarbage(im.images, im.content);
-  const used = new Set<string>();
-  for (const rec of im.images.records()) {
-    try {
-      for (const c of chainIds(im.images.config(rec).rootfs?.diff_ids ?? [])) used.add(c);
-    } catch {
-      /* a broken record keeps nothing */
-    }
-  }
-  const snap = im.snapshotter;
-  for (let progress = true; progress; ) {
-    progress = false;
-    for (const l of snap.layers()) {
-      if (used.has(l.chainId)) continue;
-      try {
-        await snap.remove(l.chainId);
-        progress = true;
-      } catch {
-        /* in use by a container or a layer above */
-      }
-    }
-  }
-  return { blobs: r.removed.length, bytes: r.reclaimedBytes };
 }
 
 function containerImage(engine: Engine, ref: string) {
@@ -278,7 +249,7 @@ export const IMAGE_VERBS: Record<string, Command> = {
           status = 1;
         }
       }
-      await guard(() => gc(engine));
+      await guard(() => collectImageGarbage(engine.images));
       return status;
     },
   },
@@ -577,7 +548,7 @@ export const IMAGE_COMMANDS: Record<string, Command> = {
             }
           }
         }
-        const r = await gc(engine);
+        const r = await collectImageGarbage(engine.images);
         ctx.out(`Total reclaimed space: ${humanSize(r.bytes)}\n`);
         return 0;
       });

@@ -5,7 +5,7 @@ import { dfSummary, systemDf, systemInfo, systemPrune, type SystemInfo } from '.
 import { shortId } from '../../engine/ids.js';
 import { humanDuration, parseRfc3339 } from '../../engine/time.js';
 import type { Command, Ctx } from './commands.js';
-import { UsageError, type FlagDef, type Flags } from './flags.js';
+import { UsageError, type Flags } from './flags.js';
 import { bytesSize, formatRows, humanSize, template } from './format.js';
 
 const str = (f: Flags, k: string) => f[k] as string | undefined;

@@ -266,7 +266,9 @@ export class Engine {
     } catch {
       return;
     }
-    for (let i = 0; ; i++) {
+    // killed processes leave the cgroup only once reaped: under load that can take seconds
+    const until = Date.now() + 5000;
+    for (;;) {
       try {
         try {
           if (mgr.isFrozen()) mgr.thaw();
@@ -281,7 +283,7 @@ export class Engine {
         mgr.destroy();
         return;
       } catch (e) {
-        if (i >= 100) {
+        if (Date.now() > until) {
           this.warn(`cannot remove the cgroup of ${shortId(rec.id)}: ${(e as Error).message}`);
           return;
         }
@@ -814,6 +816,9 @@ export class Engine {
       if (!rec) return; // auto-removed on the way down
     }
     if (!rec.cleaned) this.cleanup(rec);
+    // the cleanup may have been claimed by another process (the monitor's exit command) that is
+    // still at it: the cgroup is gone when rm returns, as docker's (idempotent, ~0.1 ms if gone)
+    this.destroyCgroup(rec);
     const still = this.store.get(rec.id);
     if (still) this.removeRecord(still, !!o.volumes);
     await this.flush();

@@ -36,7 +36,7 @@ import { UsernsRanges } from './userns-ranges.js';
 import { isLive, type ContainerState } from './state.js';
 import { Store } from './store/db.js';
 import { ANN_IMAGE_ID, ANN_SNAPSHOT, EngineImages, HOST_IMAGE, imageName, mergeImageSettings } from './images.js';
-import { platformMismatch, platformWarning, requestedPlatform } from './image-platform.js';
+import { hostImageMismatch, platformMismatch, platformWarning, requestedPlatform } from './image-platform.js';
 import { parseReference } from '../image/reference.js';
 import { nowNano, parseSince, rfc3339Nano } from './time.js';
 import type { ContainerRecord, EngineEvent, HostConfig, RestartPolicy, VolumeRecord } from './types.js';
@@ -405,6 +405,10 @@ export class Engine {
     let rec = o.pull === 'always' || ref === HOST_IMAGE ? undefined : im.find(ref);
     const want = requestedPlatform(o.platform);
     const miss = rec && want ? platformMismatch(imageName(ref), im.images.config(rec), want) : undefined;
+    if (want && ref === HOST_IMAGE) {
+      const hostMiss = hostImageMismatch(want);
+      if (hostMiss) throw notFound(hostMiss);
+    }
     if (miss && o.pull === 'never') throw notFound(miss);
     if (miss) rec = undefined; // as docker: the requested platform is pulled
     if (!rec && ref !== HOST_IMAGE) {

@@ -31,3 +31,9 @@ export function platformWarning(config: ImageConfig, requested: Platform | undef
   if (platformMatches(host, have)) return undefined;
   return `The requested image's platform (${formatPlatform(have)}) does not match the detected host platform (${formatPlatform(host)})${requested ? '' : ' and no specific platform was requested'}`;
 }
+
+/** The embedded `host` image is the host itself: another platform cannot be served from it. */
+export function hostImageMismatch(want: Platform, host: Platform = hostPlatform()): string | undefined {
+  if (platformMatches(want, host)) return undefined;
+  return `image with reference host was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(host)} (the embedded image is the host's own file system)`;
+}

@@ -107,4 +107,13 @@ describe('berth --platform', { skip, concurrency: false }, () => {
     assert.match(bad.stderr, /--platform: invalid platform "linux\/\/arm64": expected os\/arch\[\/variant\]/);
     assert.equal(ok(['ps', '-aq']).stdout, before);
   });
+
+  test('the embedded host image serves only the host platform', () => {
+    const before = ok(['ps', '-aq']).stdout;
+    const r = berth(['run', '--rm', '--platform', 'linux/arm64', 'host', 'true']);
+    assert.equal(r.status, 125, r.stderr);
+    assert.match(r.stderr, /image with reference host was found but does not match the specified platform: wanted linux\/arm64, actual: linux\/amd64/);
+    assert.equal(ok(['run', '--rm', '--platform', 'linux/amd64', 'host', 'true']).stderr, '');
+    assert.equal(ok(['ps', '-aq']).stdout, before);
+  });
 });

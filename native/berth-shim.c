@@ -821,7 +821,9 @@ static void op_seccomp(char **a, struct sock_filter *pre, size_t prelen)
 			errno = 0;
 			die("plan: SECCOMP with a listener but no LISTENER socket");
 		}
-		size_t n = 0, cap = strlen(a[3]) * 2 + 64;
+		size_t n = 0, cap = 1;
+		for (const char *c = a[3]; *c; c++)
+			cap += *c == 1 ? 12 : 1; /* an int32 takes at most 11 characters */
 		char *msg = malloc(cap);
 		if (!msg)
 			die("out of memory");

@@ -6,7 +6,7 @@ import { cpus, hostname, machine, release, totalmem } from 'node:os';
 import { cgroupLayout } from '../cgroups/index.js';
 import { SHIM_PATH } from '../runtime/launch.js';
 import type { Engine } from './engine.js';
-import { invalid } from './errors.js';
+import { EngineError, invalid } from './errors.js';
 import { duBytes } from './fsutil.js';
 import { collectImageGarbage } from './image-gc.js';
 import { ANN_IMAGE_ID } from './images.js';
@@ -260,12 +260,16 @@ export async function systemPrune(engine: Engine, o: PruneOptions = {}): Promise
       /* started or removed meanwhile */
     }
   }
-  // networks no container uses (when the engine has them)
-  const nets = (engine as unknown as { networks?: { prune(f: Record<string, string[]>): Promise<string[]> } }).networks;
-  if (o.networks !== false && nets && typeof nets.prune === 'function') {
+  // networks no container uses (host-wide: see PruneOptions.networks)
+  if (o.networks !== false) {
+    // network prune takes "until" as a timestamp: the durations validated above become one
+    const { until, ...rest } = o.filters ?? {};
+    const first = until?.length ? until.map((u) => parseSince(u)!).reduce((a, b) => (b < a ? b : a)) : undefined;
+    const netFilters = first === undefined ? rest : { ...rest, until: [new Date(Number(first / 1_000_000n)).toISOString()] };
     try {
-      report.networks = await nets.prune(o.filters ?? {});
-    } catch {
+      report.networks = await engine.networks.prune(netFilters);
+    } catch (e) {
+      if (e instanceof EngineError && e.kind === 'invalid') throw e;
       /* networking unavailable here */
     }
   }

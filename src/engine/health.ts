@@ -86,6 +86,8 @@ export async function runHealthcheck(engine: Engine, ref: string): Promise<Healt
           /* gone */
         }
       }
+      // let the exec finish its own clean-up (bounded: a process stuck in D state must not hang us)
+      await Promise.race([run.exit.catch(() => undefined), new Promise((res) => setTimeout(res, 2000).unref())]);
       exitCode = -1;
       output = `Health check exceeded timeout (${formatSeconds(h.timeout)})`;
     } else exitCode = r;

@@ -120,8 +120,8 @@ describe('berth cp', () => {
   test('a hostile container: symlinks to the host /etc resolve inside the container', () => {
     const name = t.uniq('evil');
     const marker = t.uniq('berth-cp-escape');
-    ok(t.run(['run', '-d', '--name', name, '--rootfs', rootfs, 'sh', '-c', 'ln -s /etc /tmp/abs; ln -s ../../../../../../../../etc /tmp/rel; ln -s /tmp/abs/passwd /tmp/pw; sleep 100']));
-    for (let i = 0; i < 50 && t.run(['exec', name, 'test', '-L', '/tmp/pw']).status !== 0; i++) spawnSync('sleep', ['0.1']);
+    ok(t.run(['run', '-d', '--name', name, '--rootfs', rootfs, 'sh', '-c', `ln -s /etc /tmp/abs; ln -s ../../../../../../../../etc /tmp/rel; ln -s /tmp/abs/passwd /tmp/pw; ln -s /etc/${marker}-3 /tmp/final; sleep 100`]));
+    for (let i = 0; i < 50 && t.run(['exec', name, 'test', '-L', '/tmp/final']).status !== 0; i++) spawnSync('sleep', ['0.1']);
     const check = (state: string) => {
       for (const src of ['/tmp/abs/passwd', '/tmp/rel/passwd', '/tmp/pw']) {
         const out = join(t.dir, `${t.uniq('pw')}`);
@@ -132,7 +132,10 @@ describe('berth cp', () => {
       writeFileSync(payload, 'pwned\n');
       ok(t.run(['cp', payload, `${name}:/tmp/abs/${marker}`]));
       ok(t.run(['cp', payload, `${name}:/tmp/rel/${marker}-2`]));
-      assert.ok(!existsSync(`/etc/${marker}`) && !existsSync(`/etc/${marker}-2`), `${state}: wrote into the host's /etc`);
+      // a symlink as the last component (to a host path): followed inside the root, never out
+      ok(t.run(['cp', payload, `${name}:/tmp/final`]));
+      assert.ok(!existsSync(`/etc/${marker}`) && !existsSync(`/etc/${marker}-2`) && !existsSync(`/etc/${marker}-3`), `${state}: wrote into the host's /etc`);
+      assert.equal(readFileSync(join(rootfs, 'etc', `${marker}-3`), 'utf8'), 'pwned\n');
       assert.equal(readFileSync(join(rootfs, 'etc', marker), 'utf8'), 'pwned\n');
       assert.ok(existsSync(join(rootfs, 'etc', `${marker}-2`)));
     };

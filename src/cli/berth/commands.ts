@@ -7,8 +7,8 @@ import type { AttachClient } from '../../engine/monitor.js';
 import type { CreateOptions } from '../../engine/options.js';
 import { isLive } from '../../engine/state.js';
 import { parseEnvFile, parseKeyValues } from '../../engine/units.js';
-import { bytesSize, formatRows, humanSize, template } from './format.js';
-import { UsageError, type FlagDef, type Flags } from './flags.js';
+import { bytesSize, humanSize, listOutput, quietLines, template } from './format.js';
+import { bool, filterFlags as filters, list, str, UsageError, type FlagDef, type Flags } from './flags.js';
 import { IMAGE_VERBS } from './image-commands.js';
 import { NETWORK_RUN_FLAGS, NETWORK_VERBS, networkRunOptions } from './network-commands.js';
 import { BLKIO_HEALTH_FLAGS, blkioHealthOptions } from './resource-health-flags.js';
@@ -36,10 +36,6 @@ export interface Command {
   daemonErrorCode?: number;
   run(ctx: Ctx, f: Flags, args: string[]): Promise<number>;
 }
-
-const str = (f: Flags, k: string) => f[k] as string | undefined;
-const list = (f: Flags, k: string) => (f[k] as string[] | undefined) ?? [];
-const bool = (f: Flags, k: string) => !!f[k];
 
 /** The exit code of a failed container start, as docker's. */
 export function startFailureCode(e: unknown): number {
@@ -307,16 +303,6 @@ async function each(ctx: Ctx, ids: string[], fn: (id: string) => Promise<string 
   return status;
 }
 
-function filters(f: Flags): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const kv of list(f, 'filter')) {
-    const i = kv.indexOf('=');
-    if (i <= 0) throw new UsageError(`bad format of filter (expected name=value)`);
-    (out[kv.slice(0, i)] ??= []).push(kv.slice(i + 1));
-  }
-  return out;
-}
-
 const FORMAT_FLAG: FlagDef = { name: 'format', short: 'f', kind: 'string', help: "Format output using a custom template: 'json', 'table', 'table TEMPLATE' or a Go template" };
 
 /** stop and restart take the same flags. */
@@ -457,12 +443,11 @@ export const COMMANDS: Record<string, Command> = {
       if (last > 0) recs = recs.slice(0, last);
       const noTrunc = bool(f, 'no-trunc');
       if (bool(f, 'quiet')) {
-        ctx.out(recs.map((r) => (noTrunc ? r.id : r.id.slice(0, 12)) + '\n').join(''));
+        ctx.out(quietLines(recs.map((r) => (noTrunc ? r.id : r.id.slice(0, 12)))));
         return 0;
       }
       const now = Date.now();
-      const format = str(f, 'format') || 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
-      ctx.out(formatRows(recs.map((r) => psRow(r, noTrunc, now, healthOf(ctx.engine().store, r))), format === 'table' ? 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}' : format, PS_HEADERS));
+      ctx.out(listOutput(recs.map((r) => psRow(r, noTrunc, now, healthOf(engine.store, r))), str(f, 'format'), 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}', PS_HEADERS));
       return 0;
     },
   },
@@ -619,7 +604,6 @@ export const COMMANDS: Record<string, Command> = {
     async run(ctx, f, a) {
       const engine = ctx.engine();
       const ids = a.length ? a : engine.list({ all: bool(f, 'all') }).map((r) => r.id);
-      const format = str(f, 'format') || 'table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}';
       const headers = { ID: 'CONTAINER ID', Container: 'CONTAINER', Name: 'NAME', CPUPerc: 'CPU %', MemUsage: 'MEM USAGE / LIMIT', MemPerc: 'MEM %', NetIO: 'NET I/O', BlockIO: 'BLOCK I/O', PIDs: 'PIDS' };
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
@@ -634,7 +618,7 @@ export const COMMANDS: Record<string, Command> = {
           });
         }
         if (!bool(f, 'no-stream') && process.stdout.isTTY) ctx.out('\x1b[2J\x1b[H');
-        ctx.out(formatRows(rows, format === 'table' ? 'table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}' : format, headers));
+        ctx.out(listOutput(rows, str(f, 'format'), 'table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}', headers));
         if (bool(f, 'no-stream') || ac.signal.aborted) return 0;
       }
     },
@@ -805,12 +789,11 @@ export const VOLUME_COMMANDS: Record<string, Command> = {
     async run(ctx, f) {
       const vols = ctx.engine().listVolumes(filters(f));
       if (bool(f, 'quiet')) {
-        ctx.out(vols.map((v) => v.name + '\n').join(''));
+        ctx.out(quietLines(vols.map((v) => v.name)));
         return 0;
       }
       const rows = vols.map((v) => ({ Driver: v.driver, Name: v.name, Mountpoint: v.mountpoint, Scope: 'local', Labels: Object.entries(v.labels).map(([k, x]) => `${k}=${x}`).join(','), CreatedAt: v.created }));
-      const fmt = str(f, 'format') || 'table {{.Driver}}\t{{.Name}}';
-      ctx.out(formatRows(rows, fmt === 'table' ? 'table {{.Driver}}\t{{.Name}}' : fmt, { Driver: 'DRIVER', Name: 'VOLUME NAME', Mountpoint: 'MOUNTPOINT', Scope: 'SCOPE', Labels: 'LABELS', CreatedAt: 'CREATED' }));
+      ctx.out(listOutput(rows, str(f, 'format'), 'table {{.Driver}}\t{{.Name}}', { Driver: 'DRIVER', Name: 'VOLUME NAME', Mountpoint: 'MOUNTPOINT', Scope: 'SCOPE', Labels: 'LABELS', CreatedAt: 'CREATED' }));
       return 0;
     },
   },

@@ -109,3 +109,19 @@ export function flagHelp(defs: readonly FlagDef[]): string {
   const w = Math.max(...rows.map((r) => r[0]!.length), 0);
   return rows.map(([n, h]) => `  ${n!.padEnd(w)}   ${h}`).join('\n');
 }
+
+/** Typed reads of parsed flags, shared by the command files. */
+export const str = (f: Flags, k: string) => f[k] as string | undefined;
+export const list = (f: Flags, k: string) => (f[k] as string[] | undefined) ?? [];
+export const bool = (f: Flags, k: string) => !!f[k];
+
+/** The repeated `--filter name=value` flags, grouped by name. */
+export function filterFlags(f: Flags): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const kv of list(f, 'filter')) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new UsageError(`bad format of filter (expected name=value)`);
+    (out[kv.slice(0, i)] ??= []).push(kv.slice(i + 1));
+  }
+  return out;
+}

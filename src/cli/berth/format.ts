@@ -199,6 +199,21 @@ export function formatRows(rows: Value[], format: string, headers: Record<string
   return rows.map((r) => t(r) + '\n').join('');
 }
 
+/**
+ * A list verb's output (ps, images, volume ls, network ls, ...): `--format` unset or "table"
+ * gives the verb's default table, otherwise as formatRows.
+ */
+export function listOutput(rows: Value[], format: string | undefined, defaultTable: string, headers: Record<string, string>): string {
+  return formatRows(rows, !format || format === 'table' ? defaultTable : format, headers);
+}
+
+/** `-q`: one ID per line. */
+export function quietLines(ids: Iterable<string>): string {
+  let out = '';
+  for (const id of ids) out += id + '\n';
+  return out;
+}
+
 function plain(v: Value): Value {
   if (!v || typeof v !== 'object') return v;
   return Object.fromEntries(Object.entries(v as object).filter(([, x]) => typeof x !== 'function'));

@@ -17,12 +17,10 @@ import { familiarString, parseReference } from '../../image/reference.js';
 import { MEDIA, type Descriptor, type ImageConfig, type ImageManifest } from '../../image/types.js';
 import { DEFAULT_HOST_HIDE } from '../../storage/snapshotters/overlay.js';
 import { readTar } from '../../storage/tar/reader.js';
-import { formatRows, humanSize, template } from './format.js';
-import { UsageError, type Flags } from './flags.js';
+import { humanSize, listOutput, quietLines, template } from './format.js';
+import { bool, str, UsageError } from './flags.js';
 import type { Command } from './commands.js';
 
-const str = (f: Flags, k: string) => f[k] as string | undefined;
-const bool = (f: Flags, k: string) => !!f[k];
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /** Image-side and storage errors as the engine's (message alone; exit status by kind). */
@@ -160,13 +158,11 @@ export const IMAGE_VERBS: Record<string, Command> = {
           for (const r of imageTableRows([img])) rows.push({ Repository: r.repository, Tag: r.tag, ...base });
         }
         if (bool(f, 'quiet')) {
-          ctx.out([...new Set(rows.map((r) => String(r.ID)))].map((x) => x + '\n').join(''));
+          ctx.out(quietLines(new Set(rows.map((r) => String(r.ID)))));
           return 0;
         }
-        let fmt = str(f, 'format') || IMAGE_FORMAT;
-        if (fmt === 'table') fmt = IMAGE_FORMAT;
-        if (bool(f, 'digests') && !str(f, 'format')) fmt = 'table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
-        ctx.out(formatRows(rows as never, fmt, IMAGE_HEADERS));
+        const table = bool(f, 'digests') && !str(f, 'format') ? 'table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}' : IMAGE_FORMAT;
+        ctx.out(listOutput(rows, str(f, 'format'), table, IMAGE_HEADERS));
         return 0;
       });
     },
@@ -195,10 +191,10 @@ export const IMAGE_VERBS: Record<string, Command> = {
           Comment: h.Comment,
         }));
         if (bool(f, 'quiet')) {
-          ctx.out(rows.map((r) => r.ID + '\n').join(''));
+          ctx.out(quietLines(rows.map((r) => r.ID)));
           return 0;
         }
-        ctx.out(formatRows(rows, str(f, 'format') || 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}', { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' }));
+        ctx.out(listOutput(rows, str(f, 'format'), 'table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}', { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' }));
         return 0;
       });
     },

@@ -5,12 +5,8 @@ import type { NetworkCreateOptions } from '../../engine/networking-options.js';
 import { networkRow } from '../../engine/networks.js';
 import { parseKeyValues } from '../../engine/units.js';
 import type { Command } from './commands.js';
-import { UsageError, type FlagDef, type Flags } from './flags.js';
-import { formatRows, template } from './format.js';
-
-const str = (f: Flags, k: string) => f[k] as string | undefined;
-const list = (f: Flags, k: string) => (f[k] as string[] | undefined) ?? [];
-const bool = (f: Flags, k: string) => !!f[k];
+import { bool, filterFlags as filters, list, str, UsageError, type FlagDef, type Flags } from './flags.js';
+import { listOutput, quietLines, template } from './format.js';
 
 export const NETWORK_RUN_FLAGS: FlagDef[] = [
   { name: 'add-host', kind: 'list', help: 'Add a custom host-to-IP mapping (host:ip, ip may be host-gateway)' },
@@ -36,16 +32,6 @@ export function networkRunOptions(f: Flags): NetworkCreateOptions {
     networkAliases: list(f, 'network-alias'), dns: list(f, 'dns'), dnsSearch: list(f, 'dns-search'), dnsOptions: list(f, 'dns-option'),
     addHosts: list(f, 'add-host'),
   };
-}
-
-function filters(f: Flags): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const kv of list(f, 'filter')) {
-    const i = kv.indexOf('=');
-    if (i <= 0) throw new UsageError(`bad format of filter (expected name=value)`);
-    (out[kv.slice(0, i)] ??= []).push(kv.slice(i + 1));
-  }
-  return out;
 }
 
 const HEADERS = { ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', IPv6: 'IPV6', Internal: 'INTERNAL', Labels: 'LABELS', CreatedAt: 'CREATED AT' };
@@ -94,12 +80,10 @@ export const NETWORK_COMMANDS: Record<string, Command> = {
       const nets = ctx.engine().networks.list(filters(f));
       const rows = nets.map((n) => networkRow(n, bool(f, 'no-trunc')));
       if (bool(f, 'quiet')) {
-        ctx.out(rows.map((r) => `${r.ID}\n`).join(''));
+        ctx.out(quietLines(rows.map((r) => String(r.ID))));
         return 0;
       }
-      const fmt = str(f, 'format') || DEFAULT_LS;
-      if (fmt === 'json') ctx.out(rows.map((r) => JSON.stringify(r) + '\n').join(''));
-      else ctx.out(formatRows(rows, fmt === 'table' ? DEFAULT_LS : fmt, HEADERS));
+      ctx.out(listOutput(rows, str(f, 'format'), DEFAULT_LS, HEADERS));
       return 0;
     },
   },

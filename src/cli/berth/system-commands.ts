@@ -5,21 +5,8 @@ import { dfSummary, systemDf, systemInfo, systemPrune, type SystemInfo } from '.
 import { shortId } from '../../engine/ids.js';
 import { humanDuration, parseRfc3339 } from '../../engine/time.js';
 import type { Command, Ctx } from './commands.js';
-import { UsageError, type Flags } from './flags.js';
-import { bytesSize, formatRows, humanSize, template } from './format.js';
-
-const str = (f: Flags, k: string) => f[k] as string | undefined;
-const bool = (f: Flags, k: string) => !!f[k];
-
-function filterFlags(f: Flags): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const kv of (f.filter as string[] | undefined) ?? []) {
-    const i = kv.indexOf('=');
-    if (i <= 0) throw new UsageError(`bad format of filter (expected name=value)`);
-    (out[kv.slice(0, i)] ??= []).push(kv.slice(i + 1));
-  }
-  return out;
-}
+import { bool, filterFlags, str } from './flags.js';
+import { bytesSize, formatRows, humanSize, listOutput, template } from './format.js';
 
 /** docker's prompt: reads one line of stdin (a TTY or a pipe); anything but y/yes declines. */
 async function confirm(ctx: Ctx, text: string): Promise<boolean> {
@@ -121,7 +108,7 @@ const df: Command = {
     const headers = { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' };
     const fmt = str(f, 'format');
     if (!bool(f, 'verbose')) {
-      ctx.out(formatRows(rows, !fmt || fmt === 'table' ? 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}' : fmt, headers));
+      ctx.out(listOutput(rows, fmt, 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}', headers));
       return 0;
     }
     if (fmt === 'json') {

@@ -9,15 +9,14 @@ import { strict as assert } from 'node:assert';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Berth, isEngineError } from '../../src/index.js';
-import { contains, formatCidr, overlaps, parseCidr, parseIPv4, type Cidr } from '../../src/network/cidr.js';
-import { hostRoutes } from '../../src/network/host.js';
+import { contains, parseCidr, parseIPv4 } from '../../src/network/cidr.js';
 import { REPO } from '../helpers/bundle.js';
+import { httpGet, subnetPicker } from '../helpers/network.js';
 
 const BERTH = join(REPO, 'bin', 'berth');
 const TAG = `ex${(process.pid % 1296).toString(36)}${Date.now().toString(36).slice(-3)}`;
@@ -64,18 +63,7 @@ const ok = (r: R, what = '') => {
 };
 
 /** A /24 in 10.x that no host route or earlier pick overlaps. */
-const picked: Cidr[] = [];
-function freeSubnet(): string {
-  const taken = [...hostRoutes().map((r) => r.dest), ...picked];
-  for (let i = 0; i < 4000; i++) {
-    const c = { base: (((10 << 24) | ((120 + Math.floor(Math.random() * 30)) << 16) | (Math.floor(Math.random() * 256) << 8)) >>> 0), prefix: 24 };
-    if (!taken.some((t) => overlaps(t, c))) {
-      picked.push(c);
-      return formatCidr(c);
-    }
-  }
-  throw new Error('no free subnet for the test');
-}
+const freeSubnet = subnetPicker(120, 30);
 
 /** A random ULA /64 in canonical form (no leading zeros): collisions with other runs are improbable. */
 function ula64(): string {
@@ -89,18 +77,6 @@ function createNetwork(name: string, ...flags: string[]): Record<string, any> {
   const ins = JSON.parse(ok(cli(['network', 'inspect', name])))[0];
   networks.set(name, ins.Options['com.docker.network.bridge.name'] ?? '');
   return ins;
-}
-
-function httpGet(host: string, port: number, timeoutMs = 3000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host, port, path: '/', timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 /** A detached busybox httpd answering "hello from NAME". */

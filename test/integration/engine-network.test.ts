@@ -7,16 +7,14 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Berth, isEngineError } from '../../src/index.js';
-import { formatCidr, formatIPv4, overlaps, parseCidr, type Cidr } from '../../src/network/cidr.js';
-import { hostRoutes } from '../../src/network/host.js';
+import { formatIPv4, overlaps, parseCidr } from '../../src/network/cidr.js';
 import { vethName } from '../../src/network/links.js';
 import { REPO } from '../helpers/bundle.js';
+import { freePort, hostIp, httpGet, makeOutside, subnetPicker } from '../helpers/network.js';
 
 const BERTH = join(REPO, 'bin', 'berth');
 const TAG = `en${(process.pid % 1296).toString(36)}${Date.now().toString(36).slice(-3)}`;
@@ -59,50 +57,7 @@ const ok = (r: R, what = '') => {
   return r.stdout.trim();
 };
 
-/** A /24 (or smaller) in 10.x that no host route or earlier pick overlaps. */
-const picked: Cidr[] = [];
-function freeSubnet(prefix = 24): string {
-  const taken = [...hostRoutes().map((r) => r.dest), ...picked];
-  for (let i = 0; i < 4000; i++) {
-    const c = { base: (((10 << 24) | ((150 + Math.floor(Math.random() * 40)) << 16) | (Math.floor(Math.random() * 256) << 8)) >>> 0), prefix };
-    if (!taken.some((t) => overlaps(t, c))) {
-      picked.push(c);
-      return formatCidr(c);
-    }
-  }
-  throw new Error('no free subnet for the test');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '0.0.0.0', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-function httpGet(host: string, port: number, timeoutMs = 3000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host, port, path: '/', timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** The host's own global address (not a link of berth's or of this test). */
-function hostIp(): string {
-  const ip = execFileSync('ip', ['-4', '-o', 'addr', 'show', 'scope', 'global'], { encoding: 'utf8' })
-    .split('\n').map((l) => /^\d+: (\S+)\s+inet (\S+)\//.exec(l)).find((x) => x && !x[1]!.startsWith('b'))?.[2];
-  assert.ok(ip, 'the host has a global address');
-  return ip;
-}
+const freeSubnet = subnetPicker(150, 40);
 
 function createNetwork(name: string, ...flags: string[]): string {
   const id = ok(cli(['network', 'create', ...flags, name]), `network create ${name}`);
@@ -141,17 +96,7 @@ before(async () => {
   // the outside: a netns behind a veth, with an httpd on 8080
   const out = parseCidr(freeSubnet(30));
   outside = { hostIp: formatIPv4(out.base + 1), outIp: formatIPv4(out.base + 2) };
-  execFileSync('ip', ['netns', 'add', OUT_NS]);
-  execFileSync('ip', ['link', 'add', OUT_LINK, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', OUT_NS]);
-  execFileSync('ip', ['addr', 'add', `${outside.hostIp}/30`, 'dev', OUT_LINK]);
-  execFileSync('ip', ['link', 'set', OUT_LINK, 'up']);
-  execFileSync('ip', ['-n', OUT_NS, 'addr', 'add', `${outside.outIp}/30`, 'dev', 'eth0']);
-  execFileSync('ip', ['-n', OUT_NS, 'link', 'set', 'eth0', 'up']);
-  execFileSync('ip', ['-n', OUT_NS, 'link', 'set', 'lo', 'up']);
-  const www = join(dir, 'out-www');
-  mkdirSync(www);
-  writeFileSync(join(www, 'index.html'), 'hello from outside\n');
-  servers.push(spawn('ip', ['netns', 'exec', OUT_NS, 'busybox', 'httpd', '-f', '-p', `${outside.outIp}:8080`, '-h', www], { stdio: 'ignore' }));
+  servers.push(makeOutside({ ns: OUT_NS, link: OUT_LINK, hostAddr: outside.hostIp, outAddr: outside.outIp, prefix: 30, www: join(dir, 'out-www'), body: 'hello from outside\n' }));
 
   PORT = await freePort();
   web(WEB, '--network', NET_A, '--network-alias', `www-${TAG}`, '-p', `${PORT}:80`, '-p', `127.0.0.1:${PORT + 1}:80`, '--expose', '443');

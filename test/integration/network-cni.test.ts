@@ -5,16 +5,16 @@
 // removed at the end (CNI plugins never delete bridges).
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BERTH_OCI, makeBundle, oci, type Bundle } from '../helpers/bundle.js';
-import { contains, formatCidr, overlaps, parseCidr, parseIPv4, type Cidr } from '../../src/network/cidr.js';
+import { makeBundle, oci, type Bundle } from '../helpers/bundle.js';
+import { addNetns, httpGet, runDetached, subnetPicker } from '../helpers/network.js';
+import { contains, parseCidr, parseIPv4 } from '../../src/network/cidr.js';
 import { CniError } from '../../src/network/cni.js';
 import { isNetworkError } from '../../src/network/errors.js';
-import { bridgePorts, hostRoutes, linkExists } from '../../src/network/host.js';
+import { bridgePorts, linkExists } from '../../src/network/host.js';
 import { NetworkManager, type Network } from '../../src/network/index.js';
 
 const run36 = (process.pid % 1296).toString(36).padStart(2, '0');
@@ -28,20 +28,9 @@ let m: NetworkManager;
 let net: Network;
 let SUBNET: string;
 
-function freeSubnet(prefix = 24): string {
-  const taken = hostRoutes().map((r) => r.dest);
-  for (let i = 0; i < 4000; i++) {
-    const c: Cidr = { base: (((10 << 24) | ((200 + Math.floor(Math.random() * 50)) << 16) | (Math.floor(Math.random() * 256) << 8)) >>> 0), prefix };
-    if (!taken.some((t) => overlaps(t, c))) return formatCidr(c);
-  }
-  throw new Error('no free subnet for the test');
-}
+const freeSubnet = subnetPicker(200, 50);
 
-function netns(name: string): string {
-  execFileSync('ip', ['netns', 'add', name]);
-  netnses.push(name);
-  return `/var/run/netns/${name}`;
-}
+const netns = (name: string): string => addNetns(name, netnses);
 
 function conflist(name: string, extra: object[] = [{ type: 'tuning', mtu: 1280 }]) {
   return {
@@ -63,18 +52,6 @@ function allocated(name: string): string[] {
   } catch {
     return [];
   }
-}
-
-function httpGet(host: string, port: number, timeoutMs = 3000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host, port, path: '/', timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 before(async () => {
@@ -137,10 +114,7 @@ describe('CNI networks', () => {
     bundles.push(b);
     mkdirSync(join(b.rootfs, 'www'));
     writeFileSync(join(b.rootfs, 'www', 'index.html'), 'hello over cni\n');
-    const out = openSync(join(b.dir, 'run.out'), 'w');
-    const r = spawnSync(process.execPath, [BERTH_OCI, '--root', b.root, 'run', '-d', '--bundle', b.dir, b.id], { stdio: ['ignore', out, out], timeout: 30000 });
-    closeSync(out);
-    assert.equal(r.status, 0, readFileSync(join(b.dir, 'run.out'), 'utf8'));
+    runDetached(b);
     let body = '';
     for (let i = 0; i < 100 && !body; i++) {
       body = await httpGet(a.ip, 80, 500).catch(() => '');

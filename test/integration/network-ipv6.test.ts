@@ -5,18 +5,15 @@
 // subnet, so an answer proves it); a published port answers on the host's v6 address. Every
 // name is unique to this run and the last test asserts that nothing is left.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { request } from 'node:http';
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BERTH_OCI, makeBundle, oci, runIn, type Bundle } from '../helpers/bundle.js';
-import { formatCidr, overlaps, type Cidr } from '../../src/network/cidr.js';
+import { makeBundle, oci, runIn, type Bundle } from '../helpers/bundle.js';
+import { addNetns, freePort as freePortOn, httpGet, makeOutside, runDetached, subnetPicker } from '../helpers/network.js';
 import { formatCidr6, formatIPv6, parseCidr6 } from '../../src/network/cidr6.js';
 import { isNetworkError } from '../../src/network/errors.js';
-import { hostRoutes } from '../../src/network/host.js';
 import { NetworkManager, type AttachResult, type Network } from '../../src/network/index.js';
 
 const run36 = (process.pid % 1296).toString(36).padStart(2, '0');
@@ -40,40 +37,16 @@ let OUT6: string;
 /** The host's address on OUT_LINK. */
 let HOST6: string;
 
-const picked: Cidr[] = [];
-function freeSubnet(prefix = 24): string {
-  const taken = [...hostRoutes().map((r) => r.dest), ...picked];
-  for (let i = 0; i < 4000; i++) {
-    const c = { base: (((10 << 24) | ((200 + Math.floor(Math.random() * 50)) << 16) | (Math.floor(Math.random() * 256) << 8)) >>> 0), prefix };
-    if (!taken.some((t) => overlaps(t, c))) {
-      picked.push(c);
-      return formatCidr(c);
-    }
-  }
-  throw new Error('no free subnet for the test');
-}
+const freeSubnet = subnetPicker(200, 50);
 /** A random ULA /64 (collisions with anything on this machine: 1 in 2^56). */
 function freeSubnet6(): string {
   const hex = () => Math.floor(Math.random() * 0x10000).toString(16);
   return formatCidr6(parseCidr6(`fd${Math.floor(Math.random() * 256).toString(16).padStart(2, '0')}:${hex()}:${hex()}:${hex()}::/64`));
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '::', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+const freePort = () => freePortOn('::');
 
-function netns(name: string): string {
-  execFileSync('ip', ['netns', 'add', name]);
-  netnses.push(name);
-  return `/var/run/netns/${name}`;
-}
+const netns = (name: string): string => addNetns(name, netnses);
 
 function bundle(args: string[], path: string, files?: AttachResult): Bundle {
   const b = makeBundle(args, (s) => {
@@ -89,15 +62,6 @@ function bundle(args: string[], path: string, files?: AttachResult): Bundle {
   });
   bundles.push(b);
   return b;
-}
-
-function runDetached(b: Bundle): void {
-  b.write();
-  const out = join(b.dir, 'run.out');
-  const fd = openSync(out, 'w');
-  const r = spawnSync(process.execPath, [BERTH_OCI, '--root', b.root, 'run', '-d', '--bundle', b.dir, b.id], { stdio: ['ignore', fd, fd], timeout: 30000 });
-  closeSync(fd);
-  assert.equal(r.status, 0, readFileSync(out, 'utf8'));
 }
 
 let clientN = 0;
@@ -120,18 +84,6 @@ function hostIp6(): string | undefined {
     .split('\n').map((l) => /^\d+: (\S+)\s+inet6 (\S+)\//.exec(l)).find((x) => x && x[1] !== OUT_LINK && !x[1]!.startsWith('b'))?.[2];
 }
 
-function httpGet(host: string, port: number, timeoutMs = 3000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host, port, path: '/', timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 before(async () => {
   m = new NetworkManager({
     configDir: join(dir, 'config'), runDir: join(dir, 'run'), table: TABLE, defaultBridge: `bt${TAG}`,
@@ -148,17 +100,8 @@ before(async () => {
   const out = parseCidr6(freeSubnet6());
   const host6 = (HOST6 = formatIPv6(out.base + 1n));
   OUT6 = formatIPv6(out.base + 2n);
-  netns(OUT_NS);
-  execFileSync('ip', ['link', 'add', OUT_LINK, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', OUT_NS]);
-  execFileSync('ip', ['addr', 'add', `${host6}/64`, 'dev', OUT_LINK, 'nodad']);
-  execFileSync('ip', ['link', 'set', OUT_LINK, 'up']);
-  execFileSync('ip', ['-n', OUT_NS, 'addr', 'add', `${OUT6}/64`, 'dev', 'eth0', 'nodad']);
-  execFileSync('ip', ['-n', OUT_NS, 'link', 'set', 'eth0', 'up']);
-  execFileSync('ip', ['-n', OUT_NS, 'link', 'set', 'lo', 'up']);
-  const www = join(dir, 'out-www');
-  mkdirSync(www);
-  writeFileSync(join(www, 'index.html'), 'hello from outside6\n');
-  servers.push(spawn('ip', ['netns', 'exec', OUT_NS, 'busybox', 'httpd', '-f', '-p', `[${OUT6}]:8080`, '-h', www], { stdio: 'ignore' }));
+  netnses.push(OUT_NS);
+  servers.push(makeOutside({ ns: OUT_NS, link: OUT_LINK, hostAddr: host6, outAddr: OUT6, prefix: 64, www: join(dir, 'out-www'), body: 'hello from outside6\n' }));
 
   PORT = await freePort();
   webId = `${TAG}-web`;

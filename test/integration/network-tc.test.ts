@@ -10,9 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BERTH_OCI, makeBundle, type Bundle } from '../helpers/bundle.js';
-import { formatCidr, overlaps, type Cidr } from '../../src/network/cidr.js';
+import { addNetns, subnetPicker } from '../helpers/network.js';
 import { isNetworkError } from '../../src/network/errors.js';
-import { hostRoutes } from '../../src/network/host.js';
 import { NetworkManager, type Network } from '../../src/network/index.js';
 
 const run36 = (process.pid % 1296).toString(36).padStart(2, '0');
@@ -31,20 +30,9 @@ const SIZE = 4 * 1024 * 1024;
 interface Transfer { start: number; end?: number; bytes: number; done: Promise<void>; resolve: () => void }
 const transfers = new Map<string, Transfer>();
 
-function freeSubnet(prefix = 24): string {
-  const taken = hostRoutes().map((r) => r.dest);
-  for (let i = 0; i < 4000; i++) {
-    const c: Cidr = { base: (((10 << 24) | ((200 + Math.floor(Math.random() * 50)) << 16) | (Math.floor(Math.random() * 256) << 8)) >>> 0), prefix };
-    if (!taken.some((t) => overlaps(t, c))) return formatCidr(c);
-  }
-  throw new Error('no free subnet for the test');
-}
+const freeSubnet = subnetPicker(200, 50);
 
-function netns(name: string): string {
-  execFileSync('ip', ['netns', 'add', name]);
-  netnses.push(name);
-  return `/var/run/netns/${name}`;
-}
+const netns = (name: string): string => addNetns(name, netnses);
 
 function expect(ip: string) {
   let resolve!: () => void;

@@ -122,7 +122,8 @@ describe('auto-remove (--rm)', () => {
     assert.ok(await gone(a), 'a detached --rm container was not removed after it exited');
     assert.deepEqual(leftovers(id), []);
     const b = t.uniq('dw');
-    const e = t.run(run('-d', '--rm', '--name', b, 'sh', '-c', 'sleep 1; exit 4'));
+    // long enough for the `wait` CLI to start under load: a --rm container already gone has no status to wait for (as docker's)
+    const e = t.run(run('-d', '--rm', '--name', b, 'sh', '-c', 'sleep 5; exit 4'));
     ok(e);
     assert.equal(t.run(['wait', b]).stdout, '4\n');
     assert.equal(row(b), undefined, 'still in the store after wait returned');

@@ -1,19 +1,33 @@
-// Loads a CLI bundle (dist/bundle/cjs/*.cjs) through a V8 code cache kept beside it: compiling
-// the ~2 MB `berth` bundle cost 40-70 ms of every command here (most of `berth exec`'s own
-// time); deserializing its cache costs a few. The cache is made once the bundle's top level has
-// run (before the command), so it holds the same functions whatever command made it: a cache
-// made at the end of a long command (a pull) grew to 1.3 MB and took longer to deserialize than
-// the bundle takes to compile. It is named for the bundle's size and mtime: a rebuilt bundle
-// never meets a stale cache (V8 itself only checks the source length); one V8 rejects (another
-// node, other flags) is replaced. Node 20 has no module.enableCompileCache.
+// Loads a CLI bundle (dist/bundle/cjs/*.cjs, scripts/bundle-cli.mjs) through a V8 code cache
+// kept beside each file: compiling the ~2 MB `berth` bundle cost 40-70 ms of every command here
+// (most of `berth exec`'s own time); deserializing its cache costs a few. A cache is made once
+// the file's top level has run (before the command), so it holds the same functions whatever
+// command made it: a cache made at the end of a long command (a pull) grew to 1.3 MB and took
+// longer to deserialize than the bundle takes to compile. It is named for the file's size and
+// mtime: a rebuilt file never meets a stale cache (V8 itself only checks the source length);
+// one V8 rejects (another node, other flags) is replaced. Node 20 has no
+// module.enableCompileCache. A bundle is an entry file and chunks that it and they require as
+// `./name.cjs` (loaded on first use, each once); chunks that always load together with a file
+// travel inside it (`require.berthPack`).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 const Module = require('node:module');
 const { Script } = require('node:vm');
 
+// Chunks loaded in this process, by path: each runs once, as require() would (the chunks of a
+// bundle require each other; scripts/bundle-cli.mjs).
+const loaded = new Map();
+
+// Chunks that travel inside another file (scripts/bundle-cli.mjs: require.berthPack), by path.
+const packed = new Map();
+
 /** Runs the bundle `file` as a CommonJS module and returns its exports. */
 function loadBundle(file) {
+  const done = loaded.get(file);
+  if (done) return done.exports;
+  const def = packed.get(file);
+  if (def) return runModule(file, def);
   const source = fs.readFileSync(file, 'utf8');
   const st = fs.statSync(file);
   const dir = path.dirname(file);
@@ -28,14 +42,41 @@ function loadBundle(file) {
   // no importModuleDynamically: the bundles contain no import() (scripts/build.mjs turns them
   // into require())
   const script = new Script(Module.wrap(source), { filename: file, ...(cachedData ? { cachedData } : {}) });
-  const fn = script.runInThisContext();
-  const mod = new Module(file, module);
-  mod.filename = file;
-  mod.paths = Module._nodeModulePaths(dir);
-  mod.loaded = true;
-  fn.call(mod.exports, mod.exports, Module.createRequire(file), mod, file, dir);
+  const exports = runModule(file, script.runInThisContext());
   if (!cachedData || script.cachedDataRejected) saveCache(script, dir, base, cacheFile);
+  return exports;
+}
+
+/** Runs `fn` (a CommonJS module's wrapper) as the module `file`, once. */
+function runModule(file, fn) {
+  const dir = path.dirname(file);
+  const { require, paths } = dirRequire(dir);
+  const mod = new Module(file, null);
+  mod.filename = file;
+  mod.paths = paths;
+  loaded.set(file, mod);
+  fn.call(mod.exports, mod.exports, require, mod, file, dir);
+  mod.loaded = true;
   return mod.exports;
+}
+
+// One require per directory (a bundle's files share theirs): ~30 modules run at a start.
+const dirRequires = new Map();
+
+/** node's require for files in `dir`, except that the bundle's own chunks (`./x.cjs`) load through loadBundle. */
+function dirRequire(dir) {
+  let r = dirRequires.get(dir);
+  if (r) return r;
+  const real = Module.createRequire(path.join(dir, '[bundle]'));
+  // `./name.cjs` only (no `..`, no subdirectory): its path is dir + name, nothing to normalize
+  const chunk = (id) => `${dir}/${id.slice(2)}`;
+  const req = (id) => (id.startsWith('./') && id.endsWith('.cjs') && !id.includes('/', 2) ? loadBundle(chunk(id)) : real(id));
+  const berthPack = (defs) => {
+    for (const id of Object.keys(defs)) if (!packed.has(chunk(id))) packed.set(chunk(id), defs[id]);
+  };
+  r = { require: Object.assign(req, real, { berthPack }), paths: Module._nodeModulePaths(dir) };
+  dirRequires.set(dir, r);
+  return r;
 }
 
 function saveCache(script, dir, base, cacheFile) {
@@ -52,4 +93,7 @@ function saveCache(script, dir, base, cacheFile) {
   }
 }
 
-module.exports = { loadBundle };
+/** The bundle files this process has loaded (tests: what a command reads at start). */
+const loadedFiles = () => [...loaded.keys()].filter((f) => !packed.has(f));
+
+module.exports = { loadBundle, loadedFiles };

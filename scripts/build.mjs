@@ -1,7 +1,7 @@
 // Build step run by `npm ci` (prepare): compile the TypeScript and the C shim.
 // The shim needs only the machine's C compiler (cc) and libc headers.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,42 +29,20 @@ try {
 renameSync(shimTmp, shimOut);
 run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
 
-// The CLI entry point is bundled into one CommonJS file: loading ~60 small ESM modules (or ESM
-// chunks through serial dynamic imports) cost 30-60 ms per `berth-oci run` here; one CJS file
-// parses lazily and loads in a few ms. The bundle sits two levels below dist/, like
-// dist/src/runtime/, so both find dist/berth-shim the same way.
-const { build } = await import('esbuild');
-const { BANNER } = await import('./bundle-banner.mjs');
-await build({
-  entryPoints: [join(root, 'src/cli/oci/main.ts')],
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  outfile: join(root, 'dist/bundle/cjs/berth-oci.cjs'),
-  define: { 'import.meta.url': '__berthModuleUrl' },
-  // import() becomes require(): bin/load-bundle.cjs runs the bundle through vm.Script (code cache)
-  supported: { 'dynamic-import': false },
-  banner: { js: BANNER }, // import.meta.url; heavy built-ins load on first use
-  logLevel: 'warning',
-});
-// `berth` (the engine's CLI) the same way, better-sqlite3's JavaScript included: only its
-// native .node file is loaded from node_modules at run time (src/engine/store/db.ts).
-await build({
-  entryPoints: [join(root, 'src/cli/berth/main.ts')],
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  outfile: join(root, 'dist/bundle/cjs/berth.cjs'),
-  define: { 'import.meta.url': '__berthModuleUrl' },
-  // import() becomes require(): bin/load-bundle.cjs runs the bundle through vm.Script (code cache)
-  supported: { 'dynamic-import': false },
-  banner: { js: BANNER }, // import.meta.url; heavy built-ins load on first use
-  logLevel: 'warning',
-});
-// Code caches of the previous bundles (bin/load-bundle.cjs) are stale now.
-for (const f of readdirSync(join(root, 'dist/bundle/cjs'))) if (f.endsWith('.v8cache')) rmSync(join(root, 'dist/bundle/cjs', f), { force: true });
+// Each CLI entry point is bundled into CommonJS: loading ~60 small ESM modules (or ESM chunks
+// through serial dynamic imports) cost 30-60 ms per `berth-oci run` here; CJS files parse lazily
+// and load through a V8 code cache in a few ms (bin/load-bundle.cjs). The code behind each
+// `await import()` is a chunk of its own, loaded when first needed (scripts/bundle-cli.mjs: the
+// registry client and undici are half of `berth`). The files sit two levels below dist/, like
+// dist/src/runtime/, so both find dist/berth-shim the same way. `berth`'s bundle includes
+// better-sqlite3's JavaScript: only its native .node file is loaded from node_modules at run
+// time (src/engine/store/db.ts).
+const { bundleCli, pruneOldChunks } = await import('./bundle-cli.mjs');
+const cjsDir = join(root, 'dist/bundle/cjs');
+mkdirSync(cjsDir, { recursive: true });
+for (const [entry, name] of [['src/cli/oci/main.ts', 'berth-oci'], ['src/cli/berth/main.ts', 'berth']]) {
+  pruneOldChunks(cjsDir, name, await bundleCli(join(root, entry), name, cjsDir));
+}
 // The seccomp syscall tables are required lazily by relative path; give the bundle a copy.
 mkdirSync(join(root, 'dist/bundle/cjs/tables'), { recursive: true });
 for (const f of readdirSync(join(root, 'dist/src/seccomp/tables'))) {

@@ -7,9 +7,13 @@
 //    read is transparent. crypto, zlib and fs/promises (which pulls in readline) cost several ms
 //    of every command and most commands never touch them; the registry client's http/tls/dns
 //    only run for pulls and pushes.
+//    child_process, os, net and stream (with dgram, tty, string_decoder behind them) were ~5 ms of
+//    every `berth` command's start, though `version`, `ps` and the like never spawn or connect.
 export const LAZY_BUILTINS = [
   'node:crypto', 'crypto', 'node:zlib', 'zlib', 'node:fs/promises', 'fs/promises', 'node:readline', 'node:http', 'node:https',
   'node:tls', 'node:dns', 'node:worker_threads', 'node:perf_hooks', 'node:sqlite', 'node:querystring', 'node:http2',
+  'node:child_process', 'child_process', 'node:os', 'os', 'node:net', 'net', 'node:stream', 'stream', 'node:stream/promises',
+  'stream/promises', 'node:dgram', 'node:tty', 'tty', 'node:string_decoder', 'string_decoder',
 ];
 
 const lazyRequire = `require = ((real) => {
@@ -32,4 +36,15 @@ const lazyRequire = `require = ((real) => {
   return Object.assign((id) => (lazy.has(id) ? proxy(id) : real(id)), real);
 })(require);`;
 
-export const BANNER = `const __berthModuleUrl = require('node:url').pathToFileURL(__filename).href;\n${lazyRequire}`;
+// import.meta.url of each module: ~30 modules run at a start and pathToFileURL (path.resolve,
+// percent-encoding) cost ~0.1 ms each; a bundle's files share a directory and have plain names.
+const moduleUrl = `const __berthModuleUrl = ((f) => {
+  const i = f.lastIndexOf('/') + 1;
+  if (!/^[\\w.-]+$/.test(f.slice(i))) return require('node:url').pathToFileURL(f).href;
+  const dirs = (globalThis[Symbol.for('berth.dirUrls')] ??= new Map());
+  let d = dirs.get(f.slice(0, i));
+  if (d === undefined) dirs.set(f.slice(0, i), (d = require('node:url').pathToFileURL(f.slice(0, i)).href));
+  return d + f.slice(i);
+})(__filename);`;
+
+export const BANNER = `${moduleUrl}\n${lazyRequire}`;

@@ -71,31 +71,36 @@ export interface Lease {
   release(): Promise<void>;
 }
 
-/** Counts, hashes and limits the bytes flowing through. */
-class Verifier extends Transform {
-  readonly hash;
-  bytes: number;
-  constructor(
-    algorithm: DigestAlgorithm,
-    start: number,
-    private readonly limit: number | undefined,
-    private readonly onProgress: ((n: number) => void) | undefined,
-    private readonly label: string,
-  ) {
-    super();
-    this.hash = newHash(algorithm);
-    this.bytes = start;
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.limit !== undefined && this.bytes > this.limit) {
-      cb(new DigestMismatchError(`${this.limit} bytes`, `more than ${this.limit} bytes`, `size of ${this.label}`));
-      return;
+/** Counts, hashes and limits the bytes flowing through. Defined on first use: `extends Transform`
+ * at import would load node:stream for every CLI command (~2 ms), and few pull or load. */
+let verifierClass: ReturnType<typeof defineVerifier> | undefined;
+const Verifier = () => (verifierClass ??= defineVerifier());
+function defineVerifier() {
+  return class Verifier extends Transform {
+    readonly hash;
+    bytes: number;
+    constructor(
+      algorithm: DigestAlgorithm,
+      start: number,
+      private readonly limit: number | undefined,
+      private readonly onProgress: ((n: number) => void) | undefined,
+      private readonly label: string,
+    ) {
+      super();
+      this.hash = newHash(algorithm);
+      this.bytes = start;
     }
-    this.hash.update(chunk);
-    this.onProgress?.(this.bytes);
-    cb(null, chunk);
-  }
+    override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+      this.bytes += chunk.length;
+      if (this.limit !== undefined && this.bytes > this.limit) {
+        cb(new DigestMismatchError(`${this.limit} bytes`, `more than ${this.limit} bytes`, `size of ${this.label}`));
+        return;
+      }
+      this.hash.update(chunk);
+      this.onProgress?.(this.bytes);
+      cb(null, chunk);
+    }
+  };
 }
 
 function errno(e: unknown): string | undefined {
@@ -262,7 +267,7 @@ export class FileContentStore implements ContentStore {
       } else {
         stream = source;
       }
-      const verifier = new Verifier(algorithm, offset, expected.size, opts.onProgress, digest);
+      const verifier = new (Verifier())(algorithm, offset, expected.size, opts.onProgress, digest);
       if (offset > 0) {
         // the kept prefix counts towards the digest: hash it again (it was never trusted)
         for await (const chunk of createReadStream(partial, { end: offset - 1 })) verifier.hash.update(chunk as Buffer);
@@ -299,7 +304,7 @@ export class FileContentStore implements ContentStore {
   private async ingestUnknown(source: Readable | BlobSource, opts: IngestOptions): Promise<string> {
     const stream = typeof source === 'function' ? (await source(0)).stream : source;
     const tmp = join(this.ingestDir, `tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-    const verifier = new Verifier('sha256', 0, undefined, opts.onProgress, 'content');
+    const verifier = new (Verifier())('sha256', 0, undefined, opts.onProgress, 'content');
     try {
       await pipeline(stream, verifier, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), { signal: opts.signal });
       const digest = `sha256:${verifier.hash.digest('hex')}`;

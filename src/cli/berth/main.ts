@@ -1,13 +1,16 @@
 // `berth`: a docker-compatible command line over the engine. Exit codes as docker's: 125 for
 // berth's own errors (bad flags, a name in use, a missing rootfs), 126/127 when the container's
 // command cannot be run / found, else the container's status; other verbs exit 1 on failure.
-import { COMMANDS, startFailureCode, SYSTEM_COMMANDS, VOLUME_COMMANDS, type Command, type Ctx } from './commands.js';
-import { IMAGE_COMMANDS } from './image-commands.js';
-import { NETWORK_COMMANDS } from './network-commands.js';
+// Start-up is most of a short command's time, so this module loads only what every command
+// needs; the verbs' tables and the engine (verbs.ts) load with `await import` when a verb other
+// than `version` runs (each `await import` is a chunk of the bundle: scripts/bundle-cli.mjs).
+import type { Command, Ctx } from './commands.js';
+import type { Engine } from '../../engine/engine.js';
+import type { ProgressRenderer } from '../../image/registry/progress.js';
 import { flagHelp, parseArgs, UsageError, type FlagDef } from './flags.js';
-import { Engine } from '../../engine/engine.js';
 import { EngineError } from '../../engine/errors.js';
-import { ProgressRenderer } from '../../image/registry/progress.js';
+import { VERSION_COMMAND } from './version-command.js';
+import { err as stderr, out as stdout } from '../stdio.js';
 
 export const VERSION = '0.1.0';
 
@@ -23,7 +26,7 @@ const ALIASES: Record<string, string> = { ls: 'ps', list: 'ps', remove: 'rm' };
 const VOLUME_ALIASES: Record<string, string> = { list: 'ls', remove: 'rm' };
 const HELP: FlagDef = { name: 'help', kind: 'bool', help: 'Print usage' };
 
-function mainHelp(): string {
+function mainHelp(COMMANDS: Record<string, Command>): string {
   const cmds = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`).join('\n');
   return `
 Usage:  berth [OPTIONS] COMMAND
@@ -73,12 +76,13 @@ Run 'berth ${group} COMMAND --help' for more information on a command.
  * SQLite's own auto-checkpoint keeps it small.
  */
 export async function main(argv: string[], o: { keepStoreOpen?: boolean } = {}): Promise<number> {
-  const out = (s: string) => void process.stdout.write(s);
-  const err = (s: string) => void process.stderr.write(s);
+  const out = stdout; // write(2): no stream built for a short command (../stdio.ts)
+  const err = stderr;
   let cmdName = '';
   let cmd: Command | undefined;
   let engine: Engine | undefined;
   let progress: ProgressRenderer | undefined;
+  let tables: typeof import('./verbs.js') | undefined;
   try {
     // global flags, up to the command
     let i = 0;
@@ -96,13 +100,19 @@ export async function main(argv: string[], o: { keepStoreOpen?: boolean } = {}):
       return 0;
     }
     let rest = argv.slice(i);
+    // `berth version`: nothing else to load (see the top of this file)
+    const fast = !g.help && rest[0] === 'version' ? VERSION_COMMAND : undefined;
+    tables = fast ? undefined : await import('./verbs.js');
+    const { COMMANDS, SYSTEM_COMMANDS, VOLUME_COMMANDS, IMAGE_COMMANDS, NETWORK_COMMANDS } = tables ?? ({} as NonNullable<typeof tables>);
     if (g.help || rest.length === 0 || rest[0] === 'help') {
-      out(mainHelp());
+      out(mainHelp(COMMANDS));
       return 0;
     }
     let path = rest[0]!;
     let table: Record<string, Command> = COMMANDS;
-    if (path === 'container') {
+    if (fast) {
+      // the same command object as COMMANDS.version (commands.ts)
+    } else if (path === 'container') {
       rest = rest.slice(1);
       if (!rest.length || rest[0] === '--help') {
         out(groupHelp('container', COMMANDS));
@@ -122,7 +132,7 @@ export async function main(argv: string[], o: { keepStoreOpen?: boolean } = {}):
     }
     const sub = rest[0]!;
     cmdName = path;
-    cmd = table[table === COMMANDS ? (ALIASES[sub] ?? sub) : sub];
+    cmd = fast ?? table[table === COMMANDS ? (ALIASES[sub] ?? sub) : sub];
     if (!cmd) {
       err(`berth: '${path}' is not a berth command.\nSee 'berth --help'\n`);
       return 125;
@@ -147,6 +157,7 @@ export async function main(argv: string[], o: { keepStoreOpen?: boolean } = {}):
       err,
       engine: () => {
         if (!engine) {
+          const { Engine, ProgressRenderer } = tables!; // `version` never gets here
           // the store (better-sqlite3) opens only when a command needs it
           engine = new Engine({ ...(root ? { root } : {}), ...(stateRoot ? { stateRoot } : {}), warn: (m: string) => err(`WARNING: ${m}\n`),
             pullLog: err,
@@ -170,7 +181,7 @@ export async function main(argv: string[], o: { keepStoreOpen?: boolean } = {}):
     if (e instanceof EngineError) {
       if (cmd?.daemonErrorCode) {
         err(`berth: Error: ${e.message}\nSee 'berth ${cmdName} --help'.\n`);
-        return cmdName === 'run' || cmdName === 'start' ? startFailureCode(e) : cmd.daemonErrorCode === 126 ? 126 : 125;
+        return (cmdName === 'run' || cmdName === 'start') && tables ? tables.startFailureCode(e) : cmd.daemonErrorCode === 126 ? 126 : 125;
       }
       err(`Error: ${e.message}\n`);
       return 1;

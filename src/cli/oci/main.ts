@@ -3,6 +3,7 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { parseFlags, UsageError, usageOf, type FlagSet, type ParsedFlags } from './args.js';
 import { CGROUP_COMMANDS } from './cgroup-commands.js';
+import { err, out } from '../stdio.js'; // write(2): no stream built for a short command
 
 const VERSION = '0.1.0';
 
@@ -55,16 +56,16 @@ class Logger {
   }
   error(msg: string) {
     this.emit('error', msg);
-    process.stderr.write(`berth-oci: ${msg}\n`);
+    err(`berth-oci: ${msg}\n`);
   }
   warn(msg: string) {
     this.emit('warning', msg);
-    if (!this.path) process.stderr.write(`berth-oci: warning: ${msg}\n`);
+    if (!this.path) err(`berth-oci: warning: ${msg}\n`);
   }
   debug(msg: string) {
     if (!this.debugOn) return;
     this.emit('debug', msg);
-    if (!this.path) process.stderr.write(`berth-oci: debug: ${msg}\n`);
+    if (!this.path) err(`berth-oci: debug: ${msg}\n`);
   }
 }
 
@@ -135,7 +136,7 @@ const COMMANDS: Record<string, Command> = {
     flags: {},
     async run(ctx, _f, a) {
       need(a, 1, 'state');
-      process.stdout.write(JSON.stringify(await (await runtime(ctx)).state(a[0]!), null, 2) + '\n');
+      out(JSON.stringify(await (await runtime(ctx)).state(a[0]!), null, 2) + '\n');
       return 0;
     },
   },
@@ -183,13 +184,13 @@ const COMMANDS: Record<string, Command> = {
     async run(ctx, f) {
       const list = await (await runtime(ctx)).list();
       if (f.quiet) {
-        process.stdout.write(list.map((c) => c.id + '\n').join(''));
+        out(list.map((c) => c.id + '\n').join(''));
       } else if (f.format === 'json') {
-        process.stdout.write(JSON.stringify(list) + '\n');
+        out(JSON.stringify(list) + '\n');
       } else if (!f.format || f.format === 'table') {
         const rows = [['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER']];
         for (const c of list) rows.push([c.id, String(c.pid), c.status, c.bundle, c.created, c.owner]);
-        process.stdout.write(table(rows));
+        out(table(rows));
       } else {
         throw new UsageError(`invalid format option "${f.format}": use table or json`);
       }
@@ -204,12 +205,12 @@ const COMMANDS: Record<string, Command> = {
       need(a, 1, 'ps');
       const pids = await (await runtime(ctx)).pids(a[0]!);
       if (f.format === 'json') {
-        process.stdout.write(JSON.stringify(pids) + '\n');
+        out(JSON.stringify(pids) + '\n');
         return 0;
       }
       if (f.format && f.format !== 'table') throw new UsageError(`invalid format option "${f.format}": use table or json`);
       const { psTable } = await import('./ps.js');
-      process.stdout.write(psTable(pids));
+      out(psTable(pids));
       return 0;
     },
   },
@@ -255,7 +256,7 @@ const COMMANDS: Record<string, Command> = {
     flags: {},
     async run() {
       const { features } = await import('../../spec/features.js');
-      process.stdout.write(JSON.stringify(features(), null, 4) + '\n');
+      out(JSON.stringify(features(), null, 4) + '\n');
       return 0;
     },
   },
@@ -334,14 +335,14 @@ export async function main(argv: string[]): Promise<number> {
       throw new UsageError(`invalid log-format "${global['log-format']}": use text or json`);
     }
     if (global.version) {
-      process.stdout.write(`berth-oci version ${VERSION}\nspec: 1.2.0\n`);
+      out(`berth-oci version ${VERSION}\nspec: 1.2.0\n`);
       return 0;
     }
     const name = rest[0];
     if (!name || global.help || name === 'help') {
       const sub = name === 'help' ? rest[1] : undefined;
       const c = sub ? COMMANDS[sub] : undefined;
-      process.stdout.write(c ? `USAGE:\n   berth-oci ${sub} [command options] ${c.usage}\n\nOPTIONS:\n${usageOf(c.flags)}\n` : help());
+      out(c ? `USAGE:\n   berth-oci ${sub} [command options] ${c.usage}\n\nOPTIONS:\n${usageOf(c.flags)}\n` : help());
       return 0;
     }
     const cmd = COMMANDS[name];
@@ -349,7 +350,7 @@ export async function main(argv: string[]): Promise<number> {
     const sub = rest.slice(1);
     if (sub.includes('--help') || sub.includes('-h')) {
       if (sub.indexOf('--help') < 1 || sub.indexOf('-h') < 1) {
-        process.stdout.write(`NAME:\n   berth-oci ${name} - ${cmd.summary}\n\nUSAGE:\n   berth-oci ${name} [command options] ${cmd.usage}\n\nOPTIONS:\n${usageOf(cmd.flags)}\n`);
+        out(`NAME:\n   berth-oci ${name} - ${cmd.summary}\n\nUSAGE:\n   berth-oci ${name} [command options] ${cmd.usage}\n\nOPTIONS:\n${usageOf(cmd.flags)}\n`);
         return 0;
       }
     }

@@ -1,0 +1,63 @@
+// The CLIs' output: write(2) on the inherited stdout/stderr descriptors. The first use of
+// process.stdout or process.stderr builds a stream (net.Socket for a pipe, tty.WriteStream, a
+// file stream: node's stream modules load with it), 3-10 ms here, which is more than `berth
+// version` or `berth-oci state` do otherwise. Once anything in the process uses the stream
+// itself (logs, attach, save, console.*), our writes go through the stream too, so that the
+// output stays in order.
+import { writeSync } from 'node:fs';
+
+const streamUsed = { 1: false, 2: false };
+
+// Notices the first use of process.stdout/stderr (node defines them as configurable getters);
+// were it another shape, every write goes through the stream, as before.
+function watch(name: 'stdout' | 'stderr', fd: 1 | 2): void {
+  const d = Object.getOwnPropertyDescriptor(process, name);
+  const get = d?.get;
+  if (!get || !d.configurable) {
+    streamUsed[fd] = true;
+    return;
+  }
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: d.enumerable ?? true,
+    get() {
+      streamUsed[fd] = true;
+      return get.call(process);
+    },
+  });
+}
+watch('stdout', 1);
+watch('stderr', 2);
+
+let pause: Int32Array | undefined;
+
+function writeFd(fd: 1 | 2, s: string): void {
+  const buf = Buffer.from(s);
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(fd, buf, off);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        // a non-blocking descriptor (set so by whoever shares it) that is full: wait for the reader
+        Atomics.wait((pause ??= new Int32Array(new SharedArrayBuffer(4))), 0, 0, 1);
+        continue;
+      }
+      if (code === 'EPIPE' || code === 'EBADF') return; // the reader has gone, or there is no stdout
+      throw e;
+    }
+  }
+}
+
+/** Writes `s` to stdout, synchronously. */
+export function out(s: string): void {
+  if (streamUsed[1]) process.stdout.write(s);
+  else writeFd(1, s);
+}
+
+/** Writes `s` to stderr, synchronously. */
+export function err(s: string): void {
+  if (streamUsed[2]) process.stderr.write(s);
+  else writeFd(2, s);
+}

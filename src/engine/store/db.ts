@@ -4,8 +4,9 @@
 // and constraints that enforce what must never happen (two containers with one name, a volume
 // removed while a container uses it).
 import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { conflict, EngineError, notFound } from '../errors.js';
 import { assertTransition, isLive, type ContainerState } from '../state.js';
@@ -110,24 +111,35 @@ function fromRow(r: ContainerRow): ContainerRecord {
   return rec;
 }
 
-function lazyJson(rec: ContainerRecord, key: 'config' | 'hostConfig' | 'spec', text: string): void {
-  let value: unknown;
-  let parsed = false;
-  Object.defineProperty(rec, key, {
-    enumerable: true,
-    configurable: true,
-    get() {
-      if (!parsed) {
-        value = JSON.parse(text);
-        parsed = true;
-      }
-      return value;
-    },
-    set(v: unknown) {
-      value = v;
-      parsed = true;
-    },
-  });
+/**
+ * Each record's JSON columns: the text until first read, then the value. The accessors are the
+ * same three functions on every record (state kept here, not in closures), so V8 gives every
+ * record one shared shape instead of a new one per record (per-record closures cost a map
+ * migration and a descriptor sort per column, a good part of reconciling a live container).
+ */
+const lazyState = new WeakMap<object, Record<string, { text?: string; value?: unknown }>>();
+const JSON_KEYS = ['config', 'hostConfig', 'spec'] as const;
+const accessors = Object.fromEntries(JSON_KEYS.map((key) => [key, {
+  enumerable: true,
+  configurable: true,
+  get(this: object): unknown {
+    const slot = lazyState.get(this)![key]!;
+    if (slot.text !== undefined) {
+      slot.value = JSON.parse(slot.text);
+      slot.text = undefined;
+    }
+    return slot.value;
+  },
+  set(this: object, v: unknown): void {
+    lazyState.get(this)![key] = { value: v };
+  },
+}])) as Record<(typeof JSON_KEYS)[number], PropertyDescriptor>;
+
+function lazyJson(rec: ContainerRecord, key: (typeof JSON_KEYS)[number], text: string): void {
+  let slots = lazyState.get(rec);
+  if (!slots) lazyState.set(rec, (slots = {}));
+  slots[key] = { text };
+  Object.defineProperty(rec, key, accessors[key]);
 }
 
 function toParam(k: string, v: unknown): unknown {
@@ -152,8 +164,15 @@ function driver(): typeof BetterSqlite3 {
  */
 function addonPath(): string | undefined {
   if (Addon === undefined) {
+    // node_modules beside an ancestor of this file (dist/src/engine/store/ or the CLI bundle's
+    // dist/bundle/cjs/): a few stat calls, where require.resolve costs ~3 ms of a cold CLI
+    const rel = 'node_modules/better-sqlite3/build/Release/better_sqlite3.node';
+    let dir = dirname(fileURLToPath(import.meta.url));
+    for (let i = 0; i < 6 && Addon === undefined; i++, dir = dirname(dir)) {
+      if (statSync(join(dir, rel), { throwIfNoEntry: false })?.isFile()) Addon = join(dir, rel);
+    }
     try {
-      Addon = createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
+      Addon ??= createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
     } catch {
       Addon = ''; // elsewhere (a prebuilt layout): let better-sqlite3 search
     }
@@ -164,7 +183,19 @@ function addonPath(): string | undefined {
 export type ContainerUpdate = Partial<Omit<ContainerRecord, 'id' | 'created'>>;
 
 export class Store {
+  /** Prepared statements by SQL text: preparing costs more than running one in a short CLI. */
+  private readonly stmts = new Map<string, BetterSqlite3.Statement>();
+
   private constructor(readonly db: Db, readonly path: string) {}
+
+  private stmt(sql: string): BetterSqlite3.Statement {
+    let st = this.stmts.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.stmts.set(sql, st);
+    }
+    return st;
+  }
 
   /** Opens (creating when needed) `<root>/berth.db`. */
   static open(root: string): Store {
@@ -176,8 +207,7 @@ export class Store {
     // WAL: readers never block writers; NORMAL sync is crash safe against a killed process
     // (only a power loss may drop the last transactions, never corrupt the file)
     if ((db.pragma('journal_mode', { simple: true }) as string) !== 'wal') db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
+    db.exec('PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON');
     if ((db.pragma('user_version', { simple: true }) as number) !== SCHEMA_VERSION) {
       db.transaction(() => {
         db.exec(SCHEMA);
@@ -205,7 +235,7 @@ export class Store {
     const cols = [...Object.values(COLUMNS), 'config', 'host_config', 'spec'];
     const vals = [...Object.keys(COLUMNS).map((k) => toParam(k, rec[k as keyof ContainerRecord])), JSON.stringify(rec.config), JSON.stringify(rec.hostConfig), JSON.stringify(rec.spec)];
     try {
-      this.db.prepare(`INSERT INTO containers (${cols.join(',')}) VALUES (${cols.map(() => '?').join(',')})`).run(...vals);
+      this.stmt(`INSERT INTO containers (${cols.join(',')}) VALUES (${cols.map(() => '?').join(',')})`).run(...vals);
     } catch (e) {
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && /containers\.name/.test((e as Error).message)) {
         const other = this.byName(rec.name);
@@ -216,12 +246,12 @@ export class Store {
   }
 
   get(id: string): ContainerRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM containers WHERE id = ?').get(id) as ContainerRow | undefined;
+    const r = this.stmt('SELECT * FROM containers WHERE id = ?').get(id) as ContainerRow | undefined;
     return r && fromRow(r);
   }
 
   byName(name: string): ContainerRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM containers WHERE name = ?').get(name.replace(/^\//, '')) as ContainerRow | undefined;
+    const r = this.stmt('SELECT * FROM containers WHERE name = ?').get(name.replace(/^\//, '')) as ContainerRow | undefined;
     return r && fromRow(r);
   }
 
@@ -231,7 +261,7 @@ export class Store {
     const exact = this.get(ref) ?? this.byName(ref);
     if (exact) return exact;
     if (/^[0-9a-f]+$/.test(ref)) {
-      const rows = this.db.prepare("SELECT * FROM containers WHERE id GLOB ? || '*' LIMIT 2").all(ref) as ContainerRow[];
+      const rows = this.stmt("SELECT * FROM containers WHERE id GLOB ? || '*' LIMIT 2").all(ref) as ContainerRow[];
       if (rows.length > 1) throw new EngineError('conflict', `multiple IDs found with provided prefix: ${ref}`);
       if (rows.length === 1) return fromRow(rows[0]!);
     }
@@ -239,12 +269,12 @@ export class Store {
   }
 
   list(): ContainerRecord[] {
-    return (this.db.prepare('SELECT * FROM containers ORDER BY created DESC').all() as ContainerRow[]).map(fromRow);
+    return (this.stmt('SELECT * FROM containers ORDER BY created DESC').all() as ContainerRow[]).map(fromRow);
   }
 
   /** Containers whose state says a monitor should be alive (what reconcile checks). */
   live(): ContainerRecord[] {
-    return (this.db.prepare("SELECT * FROM containers WHERE state IN ('running','paused','restarting') OR cleaned = 0 OR monitor_pid > 0").all() as ContainerRow[]).map(fromRow);
+    return (this.stmt("SELECT * FROM containers WHERE state IN ('running','paused','restarting') OR cleaned = 0 OR monitor_pid > 0").all() as ContainerRow[]).map(fromRow);
   }
 
   /**
@@ -254,7 +284,7 @@ export class Store {
    */
   update(id: string, changes: ContainerUpdate, from?: readonly ContainerState[]): boolean {
     return this.tx(() => {
-      const cur = this.db.prepare('SELECT state FROM containers WHERE id = ?').get(id) as { state: ContainerState } | undefined;
+      const cur = this.stmt('SELECT state FROM containers WHERE id = ?').get(id) as { state: ContainerState } | undefined;
       if (!cur) return false;
       if (from && !from.includes(cur.state)) return false;
       if (changes.state) assertTransition(cur.state, changes.state, id);
@@ -267,14 +297,14 @@ export class Store {
         sets.push(`${col} = ?`);
         vals.push(toParam(k, v));
       }
-      if (sets.length) this.db.prepare(`UPDATE containers SET ${sets.join(', ')} WHERE id = ?`).run(...vals, id);
+      if (sets.length) this.stmt(`UPDATE containers SET ${sets.join(', ')} WHERE id = ?`).run(...vals, id);
       return true;
     });
   }
 
   rename(id: string, name: string): void {
     try {
-      this.db.prepare('UPDATE containers SET name = ? WHERE id = ?').run(name, id);
+      this.stmt('UPDATE containers SET name = ? WHERE id = ?').run(name, id);
     } catch (e) {
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw nameInUse(name, this.byName(name)?.id ?? '');
       throw e;
@@ -283,44 +313,44 @@ export class Store {
 
   /** Removes a container row (and its volume links); false when it was already gone. */
   removeContainer(id: string): boolean {
-    return this.db.prepare('DELETE FROM containers WHERE id = ?').run(id).changes === 1;
+    return this.stmt('DELETE FROM containers WHERE id = ?').run(id).changes === 1;
   }
 
   // ---------------------------------------------------------------- volumes
 
   insertVolume(v: VolumeRecord): boolean {
-    const r = this.db
-      .prepare('INSERT OR IGNORE INTO volumes (name, driver, mountpoint, created, labels, options, anonymous) VALUES (?,?,?,?,?,?,?)')
+    const r = this
+      .stmt('INSERT OR IGNORE INTO volumes (name, driver, mountpoint, created, labels, options, anonymous) VALUES (?,?,?,?,?,?,?)')
       .run(v.name, v.driver, v.mountpoint, v.created, JSON.stringify(v.labels), JSON.stringify(v.options), v.anonymous ? 1 : 0);
     return r.changes === 1;
   }
 
   volume(name: string): VolumeRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM volumes WHERE name = ?').get(name) as Record<string, unknown> | undefined;
+    const r = this.stmt('SELECT * FROM volumes WHERE name = ?').get(name) as Record<string, unknown> | undefined;
     return r && volFromRow(r);
   }
 
   volumes(): VolumeRecord[] {
-    return (this.db.prepare('SELECT * FROM volumes ORDER BY name').all() as Record<string, unknown>[]).map(volFromRow);
+    return (this.stmt('SELECT * FROM volumes ORDER BY name').all() as Record<string, unknown>[]).map(volFromRow);
   }
 
   /** Containers using a volume. */
   volumeUsers(name: string): string[] {
-    return (this.db.prepare('SELECT container_id FROM container_volumes WHERE volume = ?').all(name) as { container_id: string }[]).map((r) => r.container_id);
+    return (this.stmt('SELECT container_id FROM container_volumes WHERE volume = ?').all(name) as { container_id: string }[]).map((r) => r.container_id);
   }
 
   containerVolumes(id: string): { volume: string; destination: string }[] {
-    return this.db.prepare('SELECT volume, destination FROM container_volumes WHERE container_id = ?').all(id) as { volume: string; destination: string }[];
+    return this.stmt('SELECT volume, destination FROM container_volumes WHERE container_id = ?').all(id) as { volume: string; destination: string }[];
   }
 
   linkVolume(containerId: string, volume: string, destination: string): void {
-    this.db.prepare('INSERT OR REPLACE INTO container_volumes (container_id, volume, destination) VALUES (?,?,?)').run(containerId, volume, destination);
+    this.stmt('INSERT OR REPLACE INTO container_volumes (container_id, volume, destination) VALUES (?,?,?)').run(containerId, volume, destination);
   }
 
   /** Removes a volume row; refuses (conflict) while a container uses it. */
   removeVolume(name: string): boolean {
     try {
-      return this.db.prepare('DELETE FROM volumes WHERE name = ?').run(name).changes === 1;
+      return this.stmt('DELETE FROM volumes WHERE name = ?').run(name).changes === 1;
     } catch (e) {
       if (/^SQLITE_CONSTRAINT/.test((e as { code?: string }).code ?? '') && /FOREIGN KEY/.test((e as Error).message)) {
         throw conflict(`remove ${name}: volume is in use - [${this.volumeUsers(name).join(', ')}]`);
@@ -332,23 +362,23 @@ export class Store {
   // ---------------------------------------------------------------- events
 
   addEvent(type: EngineEvent['type'], action: string, actorId: string, attributes: Record<string, string> = {}): void {
-    const r = this.db
-      .prepare('INSERT INTO events (time_nano, type, action, actor_id, attributes) VALUES (?,?,?,?,?)')
+    const r = this
+      .stmt('INSERT INTO events (time_nano, type, action, actor_id, attributes) VALUES (?,?,?,?,?)')
       .run(nowNano(), type, action, actorId, JSON.stringify(attributes));
     const seq = Number(r.lastInsertRowid);
-    if (seq % 500 === 0) this.db.prepare('DELETE FROM events WHERE seq <= ?').run(seq - MAX_EVENTS);
+    if (seq % 500 === 0) this.stmt('DELETE FROM events WHERE seq <= ?').run(seq - MAX_EVENTS);
   }
 
   events(afterSeq = 0, sinceNano = 0n, limit = 1000): EngineEvent[] {
-    const rows = this.db
-      .prepare('SELECT seq, time_nano, type, action, actor_id, attributes FROM events WHERE seq > ? AND time_nano >= ? ORDER BY seq LIMIT ?')
+    const rows = this
+      .stmt('SELECT seq, time_nano, type, action, actor_id, attributes FROM events WHERE seq > ? AND time_nano >= ? ORDER BY seq LIMIT ?')
       .safeIntegers(true)
       .all(afterSeq, sinceNano, limit) as { seq: bigint; time_nano: bigint; type: EngineEvent['type']; action: string; actor_id: string; attributes: string }[];
     return rows.map((r) => ({ seq: Number(r.seq), timeNano: r.time_nano, type: r.type, action: r.action, actorId: r.actor_id, attributes: JSON.parse(r.attributes) }));
   }
 
   lastEventSeq(): number {
-    const r = this.db.prepare('SELECT max(seq) AS s FROM events').get() as { s: number | null };
+    const r = this.stmt('SELECT max(seq) AS s FROM events').get() as { s: number | null };
     return r.s ?? 0;
   }
 }

@@ -103,6 +103,9 @@ static long long log_size;
 static pid_t init_pid;
 static int restarts;
 static long long oom_before;
+/* a sealed copy of the shim made while on standby (see standby_job); the first launch execs it */
+static int sealed_fd = -1;
+static struct stat sealed_from;
 
 static void msg(const char *fmt, const char *a)
 {
@@ -500,11 +503,24 @@ static pid_t launch(char *err, size_t errlen)
 		for (int i = 0; i < 4; i++)
 			if (fds[i] < 0 || dup2(fds[i], i) < 0)
 				_exit(STATUS_SETUP_FAILED);
-		execl(shim_path, "berth-shim", "3", (char *)NULL);
-		dprintf(3, "ERR cannot run %s: %s\n", shim_path, strerror(errno));
+		/* straight into the sealed copy the shim would otherwise make of itself first
+		 * (run_from_sealed_copy): one exec of a static binary fewer per start */
+		char *args[] = {"berth-shim", "3", NULL};
+		const char *what = "re-execute the shim from its sealed copy";
+		if (sealed_fd >= 0)
+			fexecve(sealed_fd, args, environ);
+		int self = open(shim_path, O_RDONLY | O_CLOEXEC);
+		if (self >= 0)
+			exec_sealed_copy(self, args, &what);
+		else
+			what = "open";
+		dprintf(3, "ERR cannot run %s: %s: %s\n", shim_path, what, strerror(errno));
 		_exit(STATUS_SETUP_FAILED);
 	}
 	close(sp[1]);
+	if (sealed_fd >= 0) /* restarts copy again: not 1 MB kept per idle monitor */
+		close(sealed_fd);
+	sealed_fd = -1;
 	if (outp[1] >= 0)
 		close(outp[1]);
 	if (errp[1] >= 0)
@@ -784,6 +800,61 @@ static void health_spawn(void)
 		health_pid = p;
 }
 
+/* `monitor --standby`: started ahead of need by a warm library (src/engine/monitor.ts), it makes
+ * its sealed copy of the shim, then waits on fd 3 for the arguments of the container it is to
+ * monitor ("<length>\n" and that many bytes of NUL-terminated arguments; the plan is already in
+ * the state directory). EOF (the library went away): exit. Returns the new argv, or NULL. */
+static char **standby_job(int *argc)
+{
+	const char *what;
+	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (self >= 0 && fstat(self, &sealed_from) == 0)
+		sealed_fd = sealed_copy(self, &what);
+	if (self >= 0)
+		close(self);
+	char hdr[24];
+	size_t h = 0;
+	while (h < sizeof(hdr) - 1) {
+		ssize_t n = read(3, &hdr[h], 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return NULL;
+		if (hdr[h] == '\n')
+			break;
+		h++;
+	}
+	hdr[h] = 0;
+	long len = atol(hdr);
+	if (len <= 0 || len > (1L << 20))
+		return NULL;
+	char *buf = malloc((size_t)len + 1);
+	if (!buf)
+		return NULL;
+	for (long off = 0; off < len;) {
+		ssize_t n = read(3, buf + off, (size_t)(len - off));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return NULL;
+		off += n;
+	}
+	buf[len] = 0;
+	int n = 1;
+	for (long i = 0; i < len; i++)
+		n += buf[i] == 0;
+	char **argv = calloc((size_t)n + 1, sizeof(char *));
+	if (!argv)
+		return NULL;
+	argv[0] = "monitor";
+	int k = 1;
+	for (long i = 0; i < len; i += (long)strlen(buf + i) + 1)
+		argv[k++] = buf + i;
+	argv[k] = NULL;
+	*argc = k;
+	return argv;
+}
+
 static void usage(void)
 {
 	msg("%s", "berth-monitor: a helper of berth, started by the engine; not meant to be run by hand\n");
@@ -794,6 +865,23 @@ static int monitor_main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "init"))
 		return tiny_init(argv + 2);
+	int standby = argc == 3 && !strcmp(argv[1], "--standby");
+	if (standby) {
+		/* argv[2] is room (spaces) for what ps should show: this container's arguments */
+		char *area = argv[0], *end = argv[2] + strlen(argv[2]);
+		argv = standby_job(&argc);
+		if (!argv)
+			return 0;
+		char *p = area;
+		for (int k = 0; k < argc && p < end; k++) {
+			size_t l = strlen(argv[k]) + 1;
+			if (l > (size_t)(end - p))
+				l = (size_t)(end - p);
+			memcpy(p, argv[k], l);
+			p += l;
+		}
+		memset(p, 0, (size_t)(end - p) + 1);
+	}
 	const char *dir = NULL;
 	int initial = -1;
 	int i;
@@ -833,6 +921,13 @@ static int monitor_main(int argc, char **argv)
 	}
 	if (!dir || !shim_path)
 		usage();
+	if (standby && initial < 0)
+		close(4); /* the standby's attach socket, not wanted by this container */
+	struct stat sp;
+	if (sealed_fd >= 0 && (stat(shim_path, &sp) < 0 || sp.st_dev != sealed_from.st_dev || sp.st_ino != sealed_from.st_ino)) {
+		close(sealed_fd); /* the standby copied itself, and -e names another program */
+		sealed_fd = -1;
+	}
 	if (chdir(dir) < 0) {
 		report("ERR monitor: chdir %s: %m", dir);
 		return 1;

@@ -1031,7 +1031,7 @@ static void run_init(void)
 		char **a = o->argv;
 		if (is(o, "MODE", 1) || is(o, "CONSOLE_SOCKET", 1) || is(o, "CONSOLE_PROXY", 0) ||
 		    is(o, "UIDMAP", 1) || is(o, "GIDMAP", 1) || is(o, "SETGROUPS_DENY", 0) ||
-		    is(o, "CGROUP_PROCS", 1) || is(o, "IDMAP_TREE", 4) || is(o, "BIND_TREE", 2) || is(o, "SETNS", 2) ||
+		    is(o, "CGROUP_PROCS", 1) || is(o, "CGROUP_JOIN", 1) || is(o, "IDMAP_TREE", 4) || is(o, "BIND_TREE", 2) || is(o, "SETNS", 2) ||
 		    is(o, "UNSHARE", -1) || is(o, "TIMENS_OFFSET", 3) || is(o, "NEWIDMAP", 2) ||
 		    is(o, "OOM_SCORE_ADJ", 1))
 			continue; /* done by the parent or child1 */
@@ -1139,6 +1139,9 @@ static void run_init(void)
 	die("plan: no EXEC op");
 }
 
+/* CGROUP_JOIN: how child1 enters the cgroups (see berth-cgroup-join.c). */
+#include "berth-cgroup-join.c"
+
 /* ---------------------------------------------------------------- child1 */
 
 static void run_child1(void)
@@ -1150,6 +1153,7 @@ static void run_child1(void)
 	if (proxyfd >= 0)
 		close(proxyfd);
 	recv_byte(ipc[1]); /* the parent has put us in our cgroups */
+	cgjoin_self(); /* or we do it (CGROUP_JOIN) */
 	/* child1 never enters the container's pid namespace, so it may be dumpable: the parent (or
 	 * an unprivileged caller's newuidmap) must reach its /proc files, and it writes its own
 	 * oom_score_adj and timens_offsets. The init it forks is not dumpable again. */
@@ -1444,36 +1448,67 @@ static void supervise(pid_t init, const sigset_t *mask)
 /* CVE-2019-5736: the processes that enter a container never run the host's binary file. The
  * shim re-executes itself from a sealed memfd copy, so /proc/<pid>/exe of a shim, or a
  * "#!/proc/self/exe" script exec'd through one, leads to a read-only copy, not dist/berth-shim. */
-static void run_from_sealed_copy(char **argv)
+#define SHIM_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+/* A sealed memfd copy of the program open at `self`, or -1 with what failed in *what. */
+static int sealed_copy(int self, const char **what)
 {
-	const int want = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
-	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-	if (self < 0)
-		die("open /proc/self/exe");
-	int seals = fcntl(self, F_GET_SEALS);
-	if (seals >= 0 && (seals & want) == want) {
-		close(self);
-		return;
-	}
 	struct stat st;
+	*what = "stat the shim";
 	if (fstat(self, &st) < 0)
-		die("stat /proc/self/exe");
+		return -1;
+	*what = "memfd_create";
 	int mfd = memfd_create("berth-shim", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
-		die("memfd_create");
+		return -1;
+	*what = "copy the shim into a memfd";
 	for (off_t off = 0; off < st.st_size;) {
 		ssize_t n = sendfile(mfd, self, NULL, st.st_size - off);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			die("copy the shim into a memfd");
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			close(mfd);
+			return -1;
+		}
 		off += n;
 	}
-	close(self);
-	if (fcntl(mfd, F_ADD_SEALS, want) < 0)
-		die("seal the shim's memfd");
+	*what = "seal the shim's memfd";
+	if (fcntl(mfd, F_ADD_SEALS, SHIM_SEALS) < 0) {
+		close(mfd);
+		return -1;
+	}
+	return mfd;
+}
+
+/* Executes a sealed memfd copy of the program open at `self`; returns only on failure, with
+ * what failed in *what (errno set). */
+static void exec_sealed_copy(int self, char **argv, const char **what)
+{
+	int mfd = sealed_copy(self, what);
+	if (mfd < 0)
+		return;
+	*what = "re-execute the shim from its sealed copy";
 	fexecve(mfd, argv, environ);
-	die("re-execute the shim from its sealed copy");
+	int e = errno;
+	close(mfd);
+	errno = e;
+}
+
+static void run_from_sealed_copy(char **argv)
+{
+	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		die("open /proc/self/exe");
+	int seals = fcntl(self, F_GET_SEALS);
+	if (seals >= 0 && (seals & SHIM_SEALS) == SHIM_SEALS) {
+		close(self);
+		return;
+	}
+	const char *what;
+	exec_sealed_copy(self, argv, &what);
+	die("%s", what);
 }
 
 /* `berth-shim storage ...`: file-system helpers for src/storage (see berth-storage.c). */
@@ -1581,7 +1616,7 @@ int main(int argc, char **argv)
 	if (wait_mode && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		die("become subreaper");
 
-	pid_t c1 = fork();
+	pid_t c1 = cgjoin_fork_child1();
 	if (c1 < 0)
 		die("fork");
 	if (c1 == 0)
@@ -1631,12 +1666,14 @@ int main(int argc, char **argv)
 			_exit(1); /* child1 died: it reported why */
 		got += n;
 	}
-	waitpid(c1, NULL, 0);
+	/* berth hears the pid before anything the init says (HOOKS, ERR); child1 is reaped after
+	 * the init goes on, not before */
 	sendline("PID %d", initpid);
 	send_byte(ipc[0], 'P');
 	if (write(ipc[0], &initpid, sizeof(initpid)) != sizeof(initpid))
 		die("tell the init its pid");
 	close(ipc[0]);
+	waitpid(c1, NULL, 0);
 	if (!wait_mode)
 		_exit(0);
 	close(syncfd);

@@ -1,6 +1,6 @@
 // The engine's side of berth-monitor (native/berth-monitor.c): starting one per container,
 // reading what it records, and speaking its attach protocol.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -54,19 +54,111 @@ export function monitorArgs(o: MonitorOptions): string[] {
   return a;
 }
 
+// A long-lived process (the library, warm) keeps one monitor started ahead of need
+// (`berth-shim monitor --standby`: already exec'd, its sealed copy of the shim made), and a start
+// hands it the container's arguments instead of spawning one: the process start, an exec and the
+// copy leave the start's path. A one-shot CLI keeps none (it would start one for nothing).
+interface Standby {
+  child: ChildProcess;
+  status: Socket;
+  attach: Socket;
+  gone: boolean;
+}
+let standby: Standby | undefined;
+let standbyUsers = 0;
+
+function spawnStandby(): void {
+  if (standbyUsers <= 0 || standby) return;
+  // the spaces: room for the container's arguments in its command line (ps), once it has them
+  const child = spawn(MONITOR_PATH, ['monitor', '--standby', ' '.repeat(240)], { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'], detached: true });
+  const sb: Standby = { child, status: child.stdio[3] as Socket, attach: child.stdio[4] as Socket, gone: false };
+  const drop = () => {
+    sb.gone = true;
+    if (standby === sb) standby = undefined;
+  };
+  child.once('error', drop);
+  child.once('exit', drop);
+  sb.status.on('error', drop);
+  sb.status.once('close', drop);
+  child.unref();
+  sb.status.unref();
+  sb.attach.unref();
+  standby = sb;
+}
+
+/**
+ * Keep a standby monitor while at least one user wants it (the Berth library, open to close);
+ * the first one starts with the first container (a Berth that only lists starts none).
+ */
+export function keepStandbyMonitor(on: boolean): void {
+  standbyUsers += on ? 1 : -1;
+  if (standbyUsers <= 0 && standby) {
+    // EOF on its fd 3 makes it exit
+    standby.status.destroy();
+    standby.attach.destroy();
+    standby = undefined;
+  }
+}
+
+/** A zombie or a pid gone: its exit may not have reached the event loop yet. */
+function exited(pid: number | undefined): boolean {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return /^[ZX]/.test(st.slice(st.lastIndexOf(')') + 2));
+  } catch {
+    return true;
+  }
+}
+
+function takeStandby(): Standby | undefined {
+  const sb = standby;
+  standby = undefined;
+  // the next one starts while this container is being set up (the main thread waits then)
+  if (standbyUsers > 0) setImmediate(spawnStandby);
+  if (!sb || sb.gone || sb.child.exitCode !== null || sb.child.signalCode !== null || exited(sb.child.pid)) {
+    sb?.status.destroy();
+    sb?.attach.destroy();
+    return undefined;
+  }
+  return sb;
+}
+
 /** Starts a monitor, which launches the container; resolves once the container runs. */
 export function startMonitor(o: MonitorOptions): Promise<MonitorStarted> {
   writeFileSync(join(o.stateDir, 'plan'), o.plan, { mode: 0o600 });
-  const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'ignore', 'pipe'];
-  if (o.attach) stdio.push('pipe');
-  const child = spawn(MONITOR_PATH, ['monitor', ...monitorArgs(o)], { stdio, detached: true });
-  child.unref();
-  const status = child.stdio[3] as Socket;
-  const attachSock = o.attach ? (child.stdio[4] as Socket) : undefined;
+  const args = monitorArgs(o);
+  // a standby that dies before it has said anything launched nothing: start one as usual
+  const sb = takeStandby();
+  return sb ? runMonitor(o, args, sb).catch((e: unknown) => (e === STANDBY_LOST ? runMonitor(o, args) : Promise.reject(e))) : runMonitor(o, args);
+}
+
+const STANDBY_LOST = new EngineError('system', 'the standby monitor exited before it took the container');
+
+function runMonitor(o: MonitorOptions, args: string[], sb?: Standby): Promise<MonitorStarted> {
+  let child: ChildProcess;
+  let status: Socket;
+  let attachSock: Socket | undefined;
+  if (sb) {
+    child = sb.child;
+    status = sb.status;
+    status.ref();
+    attachSock = o.attach ? sb.attach : undefined;
+    if (!o.attach) sb.attach.destroy();
+    const job = Buffer.from(args.map((a) => `${a}\0`).join(''));
+    status.write(Buffer.concat([Buffer.from(`${job.length}\n`), job]));
+  } else {
+    const stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'ignore', 'pipe'];
+    if (o.attach) stdio.push('pipe');
+    child = spawn(MONITOR_PATH, ['monitor', ...args], { stdio, detached: true });
+    child.unref();
+    status = child.stdio[3] as Socket;
+    attachSock = o.attach ? (child.stdio[4] as Socket) : undefined;
+  }
   // the attach socket must not keep a short-lived CLI alive by itself; the caller refs it
   attachSock?.unref();
   return new Promise((resolve, reject) => {
     let buf = '';
+    let heard = false;
     let monitorPid = 0;
     let pid = 0;
     let done = false;
@@ -76,12 +168,13 @@ export function startMonitor(o: MonitorOptions): Promise<MonitorStarted> {
       status.destroy();
       if (err) {
         attachSock?.destroy();
-        reject(err);
+        reject(sb && !heard ? STANDBY_LOST : err);
       } else resolve({ monitorPid, pid, ...(attachSock ? { attach: new AttachClient(attachSock) } : {}) });
     };
     child.once('error', (e) => finish(new EngineError('system', `cannot start the monitor (${MONITOR_PATH} monitor): ${e.message}; run "npm run build"`)));
     status.on('error', () => {});
     status.on('data', (d: Buffer) => {
+      heard = true;
       buf += d.toString();
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {

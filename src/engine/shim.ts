@@ -1,5 +1,9 @@
 // Runs berth-shim for `exec` with the caller's choice of stdio: inherited (the CLI; the shim
 // proxies a terminal itself) or pipes (the library's streams).
+//
+// A shim can be started before its plan is known (startShim): it execs itself, re-executes from
+// its sealed copy and then waits for the plan on fd 3, which overlaps the caller's own work
+// (the CLI opens the store and finds the container meanwhile).
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { Socket } from 'node:net';
@@ -11,6 +15,8 @@ export interface ShimRun {
   shim: ChildProcess;
   /** The exit status of the process (128+n for a signal); 0 at once for a detached exec. */
   exit: Promise<number>;
+  /** The same status, once piped stdout and stderr have ended too (all the output was read). */
+  closed: Promise<number>;
   stdin: Writable | null;
   stdout: Readable | null;
   stderr: Readable | null;
@@ -18,16 +24,32 @@ export interface ShimRun {
 
 export type Stdio = 'inherit' | 'pipe' | 'ignore';
 
-export function runShim(plan: Buffer, stdio: Stdio | [Stdio, Stdio, Stdio]): Promise<ShimRun> {
+/** A shim waiting for its plan. */
+export interface PendingShim {
+  /** The stdio it was started with (the plan's caller must want the same). */
+  readonly stdio: Stdio | [Stdio, Stdio, Stdio];
+  /** Sends the plan; resolves once the process is about to exec (READY). */
+  run(plan: Buffer): Promise<ShimRun>;
+  /** Ends a shim that will get no plan (it has done nothing yet). */
+  abort(): void;
+}
+
+export function startShim(stdio: Stdio | [Stdio, Stdio, Stdio]): PendingShim {
   const s = Array.isArray(stdio) ? stdio : [stdio, stdio, stdio];
   const shim = spawn(SHIM_PATH, ['3'], { stdio: [...s, 'pipe'], detached: true });
+  const status = (code: number | null, sig: NodeJS.Signals | null) => code ?? 128 + (sig ? signalNumber(sig) : 0);
   const exit = new Promise<number>((res) => {
-    shim.once('exit', (code, sig) => res(code ?? 128 + (sig ? signalNumber(sig) : 0)));
+    shim.once('exit', (code, sig) => res(status(code, sig)));
+    shim.once('error', () => res(125));
+  });
+  // 'exit' can come before the last output is read from piped stdout/stderr; 'close' comes
+  // after both ended (what the process left in the background may hold them open longer)
+  const closed = new Promise<number>((res) => {
+    shim.once('close', (code, sig) => res(status(code, sig)));
     shim.once('error', () => res(125));
   });
   const sock = shim.stdio[3] as Socket;
-  sock.write(plan);
-  return new Promise((resolve, reject) => {
+  const ready = new Promise<ShimRun>((resolve, reject) => {
     let pid = 0;
     let buf = '';
     let done = false;
@@ -48,10 +70,26 @@ export function runShim(plan: Buffer, stdio: Stdio | [Stdio, Stdio, Stdio]): Pro
         else if (line === 'READY') {
           done = true;
           sock.destroy();
-          resolve({ pid, shim, exit, stdin: shim.stdin, stdout: shim.stdout, stderr: shim.stderr });
+          resolve({ pid, shim, exit, closed, stdin: shim.stdin, stdout: shim.stdout, stderr: shim.stderr });
         } else if (line.startsWith('ERR ')) fail(launchError(line.slice(4)));
       }
     });
     sock.on('close', () => fail(launchError('the process exited during setup')));
   });
+  ready.catch(() => {}); // an aborted shim's rejection is nobody's error
+  return {
+    stdio,
+    run(plan) {
+      sock.write(plan);
+      return ready;
+    },
+    abort() {
+      sock.destroy();
+      shim.kill('SIGKILL');
+    },
+  };
+}
+
+export function runShim(plan: Buffer, stdio: Stdio | [Stdio, Stdio, Stdio]): Promise<ShimRun> {
+  return startShim(stdio).run(plan);
 }

@@ -1,7 +1,7 @@
 // Compiles a validated OCI spec into the launch plan berth-shim executes (see plan.ts).
 // Everything decided about a container's start is decided here, in testable TypeScript.
 import { statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import type { CgroupMountPlan } from '../cgroups/manager.js';
 import { capabilityMask } from '../spec/capabilities.js';
 import type { Hook, IDMapping, LinuxCapabilities, LinuxNamespace, LinuxPersonality, Mount, Process, Spec } from '../spec/types.js';
@@ -239,7 +239,9 @@ export function compileCreate(input: CreatePlanInput): PlanOp[] {
   if (input.consoleSocket) parent.push(['CONSOLE_SOCKET', input.consoleSocket]);
   else if (p?.terminal && input.consoleProxy) parent.push(['CONSOLE_PROXY']);
   else if (p?.terminal) throw new RuntimeError('process.terminal is true: pass --console-socket, or run in the foreground');
-  for (const f of input.cgroup?.procsFiles ?? []) parent.push(['CGROUP_PROCS', f]);
+  // child1 joins the cgroups itself (CGROUP_JOIN, as exec's): the parent writing its pid to
+  // cgroup.procs took the kernel's threadgroup lock, whose RCU grace period was a third of a start
+  for (const f of input.cgroup?.procsFiles ?? []) parent.push(['CGROUP_JOIN', dirname(f)]);
 
   const child1: PlanOp[] = [];
   const unshare: string[] = [];
@@ -354,7 +356,9 @@ export function compileExec(input: ExecPlanInput): PlanOp[] {
   if (input.consoleSocket) ops.push(['CONSOLE_SOCKET', input.consoleSocket]);
   else if (p.terminal && input.consoleProxy) ops.push(['CONSOLE_PROXY']);
   else if (p.terminal) throw new RuntimeError('--tty needs --console-socket when detached');
-  for (const f of input.cgroupProcs) ops.push(['CGROUP_PROCS', f]);
+  // child1 joins the cgroups itself (CGROUP_JOIN): a pid written to cgroup.procs by the parent
+  // waits for a kernel RCU grace period, most of an exec's time
+  for (const f of input.cgroupProcs) ops.push(['CGROUP_JOIN', dirname(f)]);
   for (const n of input.namespaces) ops.push(['SETNS', n.type, n.path]);
   if (p.terminal) ops.push(['SETSID'], ['CONSOLE', p.consoleSize?.height ?? 0, p.consoleSize?.width ?? 0, p.user.uid, -1, 0]);
   processTail(p, ops, {

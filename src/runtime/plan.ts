@@ -19,6 +19,8 @@
 // child1 ops:
 //   SETNS type path             join (all opened first, user namespace joined first)
 //   UNSHARE type...             create (user first, then maps, then the rest)
+//   CGROUP_JOIN dir             child1 joins that cgroup itself, first: no kernel grace-period wait
+//                               (v2: created in it by clone3 CLONE_INTO_CGROUP; v1: "0" to tasks)
 //   TIMENS_OFFSET clock secs nanosecs
 //   OOM_SCORE_ADJ n             written to its own /proc/self/oom_score_adj first (the init inherits it)
 // init ops, in order:

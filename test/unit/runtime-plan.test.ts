@@ -124,6 +124,10 @@ describe('plan compiler', () => {
     assert.deepEqual(ops.find((o) => o[0] === 'USER'), ['USER', 5, 6, 7]);
     assert.deepEqual(ops.find((o) => o[0] === 'CHDIR'), ['CHDIR', '/tmp']);
     assert.deepEqual(ops[ops.length - 1], ['EXEC', 'ls']);
+    // child1 joins the cgroup itself (its directory), before any namespace; nothing for the parent to write
+    assert.deepEqual(ops.filter((o) => o[0] === 'CGROUP_JOIN'), [['CGROUP_JOIN', '/sys/fs/cgroup/pids/x']]);
+    assert.ok(!ops.some((o) => o[0] === 'CGROUP_PROCS'));
+    assert.ok(ops.findIndex((o) => o[0] === 'CGROUP_JOIN') < ops.findIndex((o) => o[0] === 'SETNS'));
   });
 });
 

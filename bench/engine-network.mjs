@@ -5,7 +5,9 @@
 //   - through the library in a warm process (no node start-up, no exit-command process):
 //     run-to-exit on the bridge vs --network none
 // Runs are interleaved (bridge, none, bridge, ...) so that the machine's load drifts into both
-// alike; figures are medians. Podman gets a busybox rootfs through `podman import`, its own
+// alike; figures are medians. On a loaded machine wall times swing by hundreds of ms, so the CLI
+// runs also report CPU time (user+sys of the CLI and of the children it waits for, by
+// /usr/bin/time; means: the kernel counts in 10 ms ticks), which load disturbs far less. Podman gets a busybox rootfs through `podman import`, its own
 // storage, and a default subnet of its own (its 10.88.0.0/16 would collide with berth0's).
 // Usage: node bench/engine-network.mjs   (BENCH_N iterations, default 20)
 import { spawnSync } from 'node:child_process';
@@ -20,13 +22,21 @@ const BERTH = join(REPO, 'bin', 'berth');
 const dir = mkdtempSync(join(tmpdir(), 'berth-bench-net-'));
 const stateRoot = `/run/berth-bn${process.pid}`;
 const bg = ['--root', join(dir, 'berth'), '--state-root', stateRoot];
-const berth = (args) => spawnSync(BERTH, [...bg, ...args], { encoding: 'utf8' });
+const TIME = have('/usr/bin/time') ? '/usr/bin/time' : undefined;
+/** spawnSync through /usr/bin/time when there is one: the result carries cpuMs. */
+function timed(cmd, args, opts) {
+  if (!TIME) return spawnSync(cmd, args, { encoding: 'utf8', ...opts });
+  const r = spawnSync(TIME, ['-f', 'berth-bench-cpu %U %S', cmd, ...args], { encoding: 'utf8', ...opts });
+  const m = /berth-bench-cpu (\S+) (\S+)\s*$/.exec(r.stderr ?? '');
+  return { ...r, stderr: m ? r.stderr.slice(0, m.index) : r.stderr, cpuMs: m ? (Number(m[1]) + Number(m[2])) * 1000 : undefined };
+}
+const berth = (args) => timed(BERTH, [...bg, ...args]);
 
 const podmanOk = have('podman') && have('runc');
 const PATH = [dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(delimiter);
 const penv = { ...process.env, PATH, CONTAINERS_CONF: join(dir, 'containers.conf'), CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf') };
 const pg = ['--root', join(dir, 'graph'), '--runroot', join(dir, 'runroot'), '--tmpdir', join(dir, 'tmp'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', '--runtime', 'runc'];
-const podman = (args) => spawnSync('podman', [...pg, ...args], { encoding: 'utf8', env: penv });
+const podman = (args) => timed('podman', [...pg, ...args], { env: penv });
 const IMAGE = `localhost/berth-bench-net:${process.pid}`;
 if (podmanOk) {
   const rootfs = join(dir, 'rootfs');
@@ -45,28 +55,34 @@ if (podmanOk) {
   if (r.status !== 0) throw new Error(`podman import: ${r.stderr}`);
 }
 
-/** Medians of interleaved runs of several commands (each warmed up once). */
+/** Medians of interleaved runs of several commands (each warmed up once); and their mean CPU times. */
 function interleaved(fns) {
   for (const fn of fns) check(fn());
   const xs = fns.map(() => []);
+  const cpu = fns.map(() => []);
   for (let i = 0; i < N; i++) {
     fns.forEach((fn, k) => {
       const t0 = process.hrtime.bigint();
       const r = fn();
       xs[k].push(msSince(t0));
       check(r);
+      if (r.cpuMs !== undefined) cpu[k].push(r.cpuMs);
     });
   }
-  return xs.map((x) => stats(x).median);
+  const out = xs.map((x) => stats(x).median);
+  out.cpu = cpu.map((c) => (c.length ? c.reduce((a, b) => a + b, 0) / c.length : undefined));
+  return out;
 }
 function check(r) {
   if (r.status !== 0) throw new Error(`status ${r.status}: ${r.stderr}`);
 }
 
-const [bBridge, bNone] = interleaved([() => berth(['run', '--rm', 'host', 'true']), () => berth(['run', '--rm', '--network', 'none', 'host', 'true'])]);
+const bRuns = interleaved([() => berth(['run', '--rm', 'host', 'true']), () => berth(['run', '--rm', '--network', 'none', 'host', 'true'])]);
+const [bBridge, bNone] = bRuns;
 let pBridge;
 let pNone;
-if (podmanOk) [pBridge, pNone] = interleaved([() => podman(['run', '--rm', IMAGE, 'true']), () => podman(['run', '--rm', '--network=none', IMAGE, 'true'])]);
+let pRuns;
+if (podmanOk) [pBridge, pNone] = pRuns = interleaved([() => podman(['run', '--rm', IMAGE, 'true']), () => podman(['run', '--rm', '--network=none', IMAGE, 'true'])]);
 
 // the library, warm: the cost of the network itself, without node's start-up
 const { Berth } = await import(join(DIST, 'src', 'index.js'));
@@ -96,6 +112,13 @@ const add = (what, b, p) => rows.push([what, f1(b), p === undefined ? '-' : f1(p
 add('run --rm true, default bridge (ms)', bBridge, pBridge);
 add('run --rm true, --network none (ms)', bNone, pNone);
 add('bridge added over none (ms)', bBridge - bNone, podmanOk ? pBridge - pNone : undefined);
+if (TIME) {
+  const [cb, cn] = bRuns.cpu;
+  const [pb, pn] = pRuns?.cpu ?? [];
+  add('CPU of run --rm, default bridge (ms)', cb, pb);
+  add('CPU of run --rm, --network none (ms)', cn, pn);
+  add('CPU added by bridge over none (ms)', cb - cn, pb === undefined ? undefined : pb - pn);
+}
 rows.push(['library run-to-exit, bridge / none (ms)', `${f1(lBridge)} / ${f1(lNone)}`, '-', '-']);
 rows.push(['library: bridge added over none (ms)', f1(lBridge - lNone), '-', '-']);
 console.log(`engine-network: medians of ${N} interleaved runs${podmanOk ? '' : '; podman or runc missing: berth only'}; load average ${(await import('node:os')).loadavg()[0].toFixed(1)}`);

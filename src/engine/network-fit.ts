@@ -9,10 +9,10 @@ export function checkEndpointFits(n: Network, hc: ContainerRecord['hostConfig'])
   const ep = hc.NetworkEndpoint;
   if (n.driver === 'cni') {
     const used = [
-      ep?.IPv4Address ? '--ip' : '', ep?.IPv6Address ? '--ip6' : '', ep?.EgressRate ? '--egress-rate' : '',
+      ep?.IPv4Address ? '--ip' : '', ep?.IPv6Address ? '--ip6' : '', ep?.MacAddress ? '--mac-address' : '', ep?.EgressRate ? '--egress-rate' : '',
       Object.keys(hc.PortBindings ?? {}).length || hc.PublishAllPorts ? '-p/-P' : '',
     ].filter(Boolean);
-    if (used.length) throw invalid(`network ${n.name} is a CNI network: ${used.join(', ')} cannot be used with it (put host-local/static, portmap or bandwidth plugins in its conflist)`);
+    if (used.length) throw invalid(`network ${n.name} is a CNI network: ${used.join(', ')} cannot be used with it (put host-local/static, portmap, tuning or bandwidth plugins in its conflist)`);
   }
   if (ep?.IPv6Address && !n.ipv6) throw invalid(`invalid --ip6 ${ep.IPv6Address}: network ${n.name} has no IPv6 (create it with --ipv6)`);
 }

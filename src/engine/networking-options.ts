@@ -1,7 +1,7 @@
-// The network flags of create/run (--network, -p, -P, --expose, --ip, --network-alias, --dns*,
-// --add-host), validated once where they enter and kept in docker's HostConfig shape. Whether a
+// The network flags of create/run (--network, -p, -P, --expose, --ip, --ip6, --mac-address,
+// --network-alias, --dns*, --add-host), validated once where they enter and kept in docker's HostConfig shape. Whether a
 // named network exists is checked by the engine (networking.ts), which needs the network state.
-import { isIPv4 } from '../network/cidr.js';
+import { isIPv4, normalizeMac } from '../network/cidr.js';
 import { isIPv6Addr } from '../network/cidr6.js';
 import { parseRate } from '../network/tc.js';
 import { parseAddHost } from '../network/etc-files.js';
@@ -26,6 +26,8 @@ export interface NetworkCreateOptions {
   ip?: string;
   /** --ip6: a static IPv6 address on the container's (user-defined, --ipv6) network. */
   ip6?: string;
+  /** --mac-address: the MAC of the container's interface on its (bridge) network; unicast. */
+  macAddress?: string;
   /**
    * --egress-rate (berth's own; docker has none): caps what the container sends, in bytes per
    * second or with a tc unit ("10mbit", "1mibps").
@@ -91,6 +93,8 @@ export function normalizeNetwork(o: NetworkCreateOptions, defaultMode: string): 
   const ip6 = o.ip6 ?? '';
   if (ip6 && !isIPv6Addr(ip6)) throw invalid(`invalid argument "${ip6}" for "--ip6" flag: expected an IPv6 address`);
   const egress = egressOf(o.egressRate);
+  const mac = macOf(o.macAddress);
+  if (mac && kind !== 'bridge') throw invalid(`conflicting options: --mac-address and the network mode (--network ${mode}): only a bridge network (the default or a user-defined one) gives the container an interface of its own`);
   const userNetwork = kind === 'bridge' && mode !== 'bridge';
   if (ip6 && !userNetwork) throw invalid('user specified IP address is supported on user defined networks only');
   if (egress && kind !== 'bridge') throw invalid(`conflicting options: --egress-rate and the network mode (--network ${mode}): the limit applies to bridge networks only`);
@@ -112,10 +116,20 @@ export function normalizeNetwork(o: NetworkCreateOptions, defaultMode: string): 
     hostConfig: {
       NetworkMode: mode, PortBindings: kind === 'host' ? {} : bindings, PublishAllPorts: !!o.publishAll && kind !== 'host',
       Dns: o.dns ?? [], DnsSearch: o.dnsSearch ?? [], DnsOptions: o.dnsOptions ?? [], ExtraHosts: o.addHosts ?? [],
-      ...(userNetwork || egress ? { NetworkEndpoint: { Aliases: aliases, IPv4Address: ip, ...(ip6 ? { IPv6Address: ip6 } : {}), ...(egress ? { EgressRate: egress } : {}) } } : {}),
+      ...(userNetwork || egress || mac ? { NetworkEndpoint: { Aliases: aliases, IPv4Address: ip, ...(ip6 ? { IPv6Address: ip6 } : {}), ...(mac ? { MacAddress: mac } : {}), ...(egress ? { EgressRate: egress } : {}) } } : {}),
     },
     exposed,
   };
+}
+
+/** --mac-address, canonical (lower case, ":"), or '' for none; the flag named in the error. */
+function macOf(v: string | undefined): string {
+  if (v === undefined || v === '') return '';
+  try {
+    return normalizeMac(v);
+  } catch (e) {
+    throw invalid(`invalid argument "${v}" for "--mac-address" flag: ${(e as Error).message.replace(/^invalid MAC address "[^"]*": /, '')}`);
+  }
 }
 
 /** --egress-rate in bytes per second (undefined: none), with the flag named in the error. */

@@ -8,10 +8,11 @@
 // Network state is host-wide like the bridges and the nft table it describes: every --root
 // shares /var/lib/berth/network and /run/berth/network (NetworkManager's defaults), so two roots
 // never hand out the same address on berth0. A root only ever releases its own containers.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chooseResolv, hostsFile, parseAddHost, resolvConfFile } from '../network/etc-files.js';
 import { isNetworkError, NetworkError } from '../network/errors.js';
+import { rmQuiet } from '../network/fsutil.js';
 import { hostResolvConf } from '../network/host.js';
 import { withLock } from '../network/lock.js';
 import { NetworkManager } from '../network/manager.js';
@@ -19,11 +20,12 @@ import type { PortMapping } from '../network/ports.js';
 import { processStartTime } from '../runtime/state.js';
 import { EngineError, type EngineErrorKind } from './errors.js';
 import { shortId } from './ids.js';
-import { createNetns, removeNetns, removeNetnsLater } from './netns.js';
+import { createNetns, removeNetns } from './netns.js';
 import { netnsPathOf, networkKind } from './networking-options.js';
 import type { Paths } from './paths.js';
 import type { ContainerRecord } from './types.js';
 import { checkEndpointFits } from './network-fit.js';
+import { reconcileAfterBoot } from './network-boot.js';
 
 let shared: NetworkManager | undefined;
 /** The host's network manager (one per process: it caches that berth's nft table is in place). */
@@ -171,12 +173,14 @@ export class EngineNetworking {
     try {
       // the netns is made by the process that makes the links (createNetns); CNI plugins are
       // handed a netns path, so for a CNI network it must exist before the attach
-      const cni = safe(() => this.manager.find(mode)?.driver === 'cni', false);
+      // (the default network is berth's own bridge: no need to read every definition to know)
+      const cni = mode !== 'bridge' && safe(() => this.manager.find(mode)?.driver === 'cni', false);
       if (cni) await createNetns(path);
       await wrap(this.manager.attach(rec.id, path, {
         network: mode, name: rec.name, hostname: rec.spec.hostname ?? shortId(rec.id),
         ...(hc.NetworkEndpoint?.IPv4Address ? { ip: hc.NetworkEndpoint.IPv4Address } : {}),
         ...(hc.NetworkEndpoint?.IPv6Address ? { ip6: hc.NetworkEndpoint.IPv6Address } : {}),
+        ...(hc.NetworkEndpoint?.MacAddress ? { mac: hc.NetworkEndpoint.MacAddress } : {}),
         ...(hc.NetworkEndpoint?.EgressRate ? { egressRate: hc.NetworkEndpoint.EgressRate } : {}),
         aliases: hc.NetworkEndpoint?.Aliases ?? [], ports: portSpecs(rec),
         dns: hc.Dns ?? [], dnsSearch: hc.DnsSearch ?? [], dnsOptions: hc.DnsOptions ?? [], addHosts: hc.ExtraHosts ?? [],
@@ -184,44 +188,43 @@ export class EngineNetworking {
       }));
     } catch (e) {
       await removeNetns(path).catch(() => {});
-      if (!existsSync(path)) rmSync(this.ownerFile(rec.id), { force: true });
+      if (!existsSync(path)) rmQuiet(this.ownerFile(rec.id));
       this.started(rec.id);
       throw e;
     }
     return path;
   }
 
-  /** Whether the container holds something a next container may ask for by value: host ports, --ip. */
+  /** Whether the container holds something a next container may ask for by value: host ports, --ip, --mac-address. */
   holdsReusable(rec: ContainerRecord): boolean {
     const hc = rec.hostConfig;
-    return networkKind(hc.NetworkMode) === 'bridge' && (!!hc.PublishAllPorts || Object.keys(hc.PortBindings ?? {}).length > 0 || !!hc.NetworkEndpoint?.IPv4Address || !!hc.NetworkEndpoint?.IPv6Address);
+    return networkKind(hc.NetworkMode) === 'bridge' && (!!hc.PublishAllPorts || Object.keys(hc.PortBindings ?? {}).length > 0 || !!hc.NetworkEndpoint?.IPv4Address || !!hc.NetworkEndpoint?.IPv6Address || !!hc.NetworkEndpoint?.MacAddress);
   }
 
   /** The start is over (the container runs, or its start failed and was released). */
   started(id: string): void {
-    rmSync(this.marker(id), { force: true });
+    rmQuiet(this.marker(id)); // unlink: fs.rmSync runs node's rimraf, several calls for one file
   }
 
   /**
    * Releases everything a container holds on the network: addresses, port rules, links (they go
    * with the netns), the netns. Idempotent and cheap when there is nothing (three stat calls).
-   * `background`: the netns is unmounted after return (only for a container that is going away:
-   * a restart would make a new netns at the same path).
+   * On return the netns is unmounted too (netns.ts: through the storage helper, no process start).
    */
-  async release(id: string, o: { background?: boolean } = {}): Promise<void> {
+  async release(id: string): Promise<void> {
     const path = this.netnsPath(id);
     if (!existsSync(path) && !existsSync(this.endpointFile(id)) && !existsSync(this.ownerFile(id))) return;
     mkdirSync(this.netnsDir, { recursive: true, mode: 0o700 });
     // one releaser at a time (the monitor's cleanup and a waiting `run --rm` race); the second
     // finds nothing left to do
-    await withLock(join(this.netnsDir, `${id}.lock`), () => this.releaseLocked(id, path, !!o.background));
+    await withLock(join(this.netnsDir, `${id}.lock`), () => this.releaseLocked(id, path));
   }
 
-  private async releaseLocked(id: string, path: string, background: boolean): Promise<void> {
+  private async releaseLocked(id: string, path: string): Promise<void> {
     const hasNs = existsSync(path);
     const hasEndpoint = existsSync(this.endpointFile(id));
-    // The owner file goes once the detach is done: a netns left without it (its removal still
-    // running in the background) needs no second detach, which would search for its pieces.
+    // The owner file goes once the detach is done: a netns left without it (its unmount failed)
+    // needs no second detach, which would search for its pieces.
     if (hasEndpoint || existsSync(this.ownerFile(id))) {
       try {
         // netnsGone: the kernel takes the veth pair with the namespace, unmounted right after
@@ -232,20 +235,22 @@ export class EngineNetworking {
           return; // the owner file stays: the next release or reconcile tries again
         }
       }
-      rmSync(this.ownerFile(id), { force: true });
+      rmQuiet(this.ownerFile(id));
     }
-    if (hasNs && background) removeNetnsLater(path); // its address, ports and record are free already
-    else if (hasNs) await removeNetns(path).catch((e: Error) => this.warn(`removing the network namespace of ${shortId(id)}: ${e.message}`));
+    if (hasNs) await removeNetns(path).catch((e: Error) => this.warn(`removing the network namespace of ${shortId(id)}: ${e.message}`));
   }
 
 
   /**
-   * Once per process, before the first network operation: releases the networks of this root's
-   * containers that are down but were not released (berth or the host was killed meanwhile).
+   * Once per process, before the first network operation: after a boot or a wiped /run, the
+   * host's stale network state (network-boot.ts: one file read when done already); then the
+   * networks of this root's containers that are down but were not released (berth or the host
+   * was killed meanwhile).
    */
   async reconcileStale(): Promise<void> {
     if (this.reconciled) return;
     this.reconciled = true;
+    await reconcileAfterBoot(this.manager, { netnsDir: this.netnsDir, removeNetns, warn: this.warn });
     let names: string[];
     try {
       names = readdirSync(this.netnsDir);
@@ -262,7 +267,7 @@ export class EngineNetworking {
       }
       if (f.endsWith('.starting')) {
         const id = f.slice(0, -'.starting'.length);
-        if (!this.starting(id)) rmSync(join(this.netnsDir, f), { force: true });
+        if (!this.starting(id)) rmQuiet(join(this.netnsDir, f));
         continue;
       }
       // another root's container, or one of this root's that is up or being started: not ours to judge
@@ -350,7 +355,7 @@ export function networkSettings(rec: ContainerRecord, running: boolean): Record<
   const endpoint = (e?: (typeof eps)[number], name = mode) => ({
     IPAMConfig: ipam, Links: null,
     Aliases: e ? [...new Set([...e.aliases, shortId(rec.id)])] : rec.hostConfig.NetworkEndpoint?.Aliases ?? null,
-    MacAddress: e?.mac ?? '', NetworkID: e?.networkId ?? (nm ? safe(() => nm.find(name)?.id ?? '', '') : name),
+    MacAddress: e?.mac ?? rec.hostConfig.NetworkEndpoint?.MacAddress ?? '', NetworkID: e?.networkId ?? (nm ? safe(() => nm.find(name)?.id ?? '', '') : name),
     EndpointID: e ? `${e.networkId.slice(0, 32)}${rec.id.slice(0, 32)}` : '', Gateway: e?.gateway ?? '', IPAddress: e?.ip ?? '',
     IPPrefixLen: e ? prefix(e.networkId) : 0, IPv6Gateway: e?.gateway6 ?? '', GlobalIPv6Address: e?.ip6 ?? '', GlobalIPv6PrefixLen: e?.ip6 ? prefix6(e.networkId) : 0, DriverOpts: null, DNSNames: null,
   });

@@ -87,6 +87,20 @@ export function macFromIPv4(ip: number): string {
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
+/**
+ * A MAC address for an interface (--mac-address), as docker takes it: six hex bytes separated by
+ * ":" or "-"; unicast (a multicast or broadcast one is refused: no interface may own it) and not
+ * all zeros. Returns the canonical form, lower case with ":".
+ */
+export function normalizeMac(s: string, what = 'MAC address'): string {
+  const t = s.trim();
+  if (!/^[0-9a-fA-F]{2}([:-])[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$/.test(t)) throw invalid(`invalid ${what} "${s}": expected six hex bytes like 92:d0:c6:0a:29:33`);
+  const b = t.split(/[:-]/).map((x) => parseInt(x, 16));
+  if (b[0]! & 1) throw invalid(`invalid ${what} "${s}": a multicast address cannot be an interface's address (the first byte must be even, e.g. 02:...)`);
+  if (b.every((x) => x === 0)) throw invalid(`invalid ${what} "${s}": the all-zero address cannot be an interface's address`);
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
 export function parseMac(s: string): Buffer {
   if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(s)) throw invalid(`invalid MAC address "${s}": expected six hex bytes like 02:42:0a:58:00:02`);
   const b = Buffer.from(s.split(':').map((x) => parseInt(x, 16)));

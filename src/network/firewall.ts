@@ -4,7 +4,11 @@
 //   sets  bridges (every berth bridge), same (bridge . bridge pairs), internal (--internal bridges)
 //   maps  pub_any4 (proto . port -> container ip . port), pub_ip4 (host ip . proto . port -> ...),
 //         pub_any6 (proto . port -> container ip6 . port: dual-stack containers' ports on the
-//         host's v6 addresses; ::1 is not DNAT'd, v6 has no route_localnet)
+//         host's v6 addresses). Not on ::1: v6 has no route_localnet, and the kernel never
+//         routes a packet with a loopback address off the loopback device (measured here: a
+//         DNAT'd connection to [::1]:PORT, even with masquerade, times out). docker answers on
+//         ::1 with a userland proxy (docker-proxy, a process per published port); berth has no
+//         daemon to keep one, so v6 clients use the host's v6 address (or 127.0.0.1)
 //   forward      same bridge: accept; internal bridges: nothing in or out; published (DNAT'd)
 //                connections: accept, from anywhere (other networks too, as through the host);
 //                otherwise between berth bridges: drop (isolation); into a bridge: replies only

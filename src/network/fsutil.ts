@@ -50,6 +50,15 @@ export function readJson<T>(path: string): T | undefined {
   return JSON.parse(text) as T;
 }
 
+/** The file's text, trimmed, or '' when it cannot be read. */
+export function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
 export function rmQuiet(path: string): void {
   try {
     unlinkSync(path);

@@ -106,6 +106,15 @@ export class Ipam {
       if (held) throw conflict(`container ${alloc.container.slice(0, 12)} already has ${held.ip} in network ${this.networkId.slice(0, 12)}`);
       if (ip6 !== undefined && !this.pool.subnet6) throw invalid(`invalid --ip6 ${ip6}: network ${this.networkId.slice(0, 12)} has no IPv6 subnet (create it with --ipv6)`);
       const chosen = ip !== undefined ? this.checkStatic(f, ip) : this.next(f);
+      const mac = alloc.mac || macFromIPv4(parseIPv4(chosen));
+      // a MAC is one container's alone on the network (one bridge): an explicit --mac-address,
+      // or a static --ip whose derived MAC a container took with --mac-address
+      const macHolder = Object.values(f.allocations).find((a) => a.mac === mac);
+      if (macHolder) {
+        throw conflict(alloc.mac
+          ? `MAC address ${mac} is already in use by container ${macHolder.container.slice(0, 12)} on network ${this.networkId.slice(0, 12)}`
+          : `address ${chosen}: its MAC address ${mac} is in use by container ${macHolder.container.slice(0, 12)} (given with --mac-address)`);
+      }
       let v6: string | undefined;
       if (this.pool.subnet6) {
         const pool6 = { subnet: this.pool.subnet6, gateway: this.pool.gateway6 ?? -1n };
@@ -115,7 +124,7 @@ export class Ipam {
         f.subnet6 = formatCidr6(this.pool.subnet6);
         if (this.pool.gateway6 !== undefined) f.gateway6 = formatIPv6(this.pool.gateway6);
       }
-      f.allocations[chosen] = { ...alloc, ip: chosen, mac: alloc.mac || macFromIPv4(parseIPv4(chosen)), ...(v6 ? { ip6: v6 } : {}) };
+      f.allocations[chosen] = { ...alloc, ip: chosen, mac, ...(v6 ? { ip6: v6 } : {}) };
       if (ip === undefined) f.last = chosen;
       return { value: chosen, write: true };
     });
@@ -142,11 +151,13 @@ export class Ipam {
     const span = lastIp - first + 1;
     const prev = f.last !== undefined ? parseIPv4(f.last) : first - 1;
     const start = prev >= first && prev <= lastIp ? prev - first + 1 : 0;
+    // an address whose derived MAC a container took with --mac-address is skipped
+    const macs = new Set(Object.values(f.allocations).map((a) => a.mac));
     for (let k = 0; k < span; k++) {
       const n = first + ((start + k) % span);
       if (n === this.pool.gateway) continue;
       const s = formatIPv4(n);
-      if (!f.allocations[s]) return s;
+      if (!f.allocations[s] && !macs.has(macFromIPv4(n))) return s;
     }
     throw system(`no free address left in ${formatCidr(this.pool.range ?? this.pool.subnet)} (network ${this.networkId.slice(0, 12)}: ${Object.keys(f.allocations).length} allocated)`);
   }

@@ -16,11 +16,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { firstHost, formatCidr, formatIPv4, isIPv4, macFromIPv4, overlaps, parseCidr, parseIPv4, within, contains, hostRange, type Cidr } from './cidr.js';
+import { firstHost, formatCidr, formatIPv4, isIPv4, macFromIPv4, normalizeMac, overlaps, parseCidr, parseIPv4, within, contains, hostRange, type Cidr } from './cidr.js';
 import { conflict, inUse, invalid, isNetworkError, notFound, NetworkError } from './errors.js';
 import { chooseResolv, hostsFile, parseAddHost, resolvConfFile, validHostname, writeEtcFiles, type HostEntry } from './etc-files.js';
 import * as fw from './firewall.js';
-import { readJson, rmQuiet, writeJsonAtomic } from './fsutil.js';
+import { readJson, readText, rmQuiet, writeFileAtomic, writeJsonAtomic } from './fsutil.js';
 import { bridgePorts, defaultMtu, hostResolvConf, hostRoutes, linkExists, linkMaster, listeners, listLinks, setSysctl } from './host.js';
 import { Ipam, poolOf } from './ipam.js';
 import { parseCidr6, parseIPv6 } from './cidr6.js';
@@ -134,6 +134,8 @@ export interface AttachOptions {
   ip?: string;
   /** A static IPv6 address (--ip6) on a dual-stack network. */
   ip6?: string;
+  /** The interface's MAC address (--mac-address; unicast): default 02:42 + the IPv4 address. */
+  mac?: string;
   /**
    * Egress rate limit of this attachment's interface: bytes per second, or tc units ("10mbit",
    * "1mibps"). Shapes what the container sends (tc.ts explains the choice).
@@ -301,6 +303,11 @@ export class NetworkManager {
     return out.sort((a, b) => a.created.localeCompare(b.created) || a.name.localeCompare(b.name));
   }
 
+  /** One network's definition by full id (one file read, not every definition). */
+  private readNet(id: string): Network | undefined {
+    return /^[0-9a-f]{64}$/.test(id) ? readJson<Network>(join(this.netDir, `${id}.json`)) : undefined;
+  }
+
   /** Finds a network by exact name, full id or unique id prefix. */
   find(ref: string): Network | undefined {
     const all = [...this.readAll(), ...this.cniNets.all().map(cniNetwork)];
@@ -342,8 +349,16 @@ export class NetworkManager {
 
   /** The default network, created (definition only) on first use. */
   private ensureDefault(): Network {
+    // every default-bridge start asks: the id is kept in a small file beside the definitions, so
+    // this reads two files, not every network's (a stale or missing pointer falls back to a scan)
+    const pointer = join(this.configDir, 'default-network');
+    const known = this.readNet(readText(pointer));
+    if (known?.builtin) return known;
     const existing = this.readAll().find((n) => n.builtin);
-    if (existing) return existing;
+    if (existing) {
+      writeFileAtomic(pointer, existing.id);
+      return existing;
+    }
     return this.withNetworksLockSync(() => {
       const again = this.readAll().find((n) => n.builtin);
       if (again) return again;
@@ -360,6 +375,7 @@ export class NetworkManager {
       };
       this.checkOverlap(subnet, n.bridge);
       writeJsonAtomic(join(this.netDir, `${n.id}.json`), n, { fsync: true });
+      writeFileAtomic(pointer, n.id);
       return n;
     });
   }
@@ -576,9 +592,10 @@ export class NetworkManager {
     const specs = (opts.ports ?? []).map((p) => (typeof p === 'string' ? parsePortSpec(p) : p));
     if (opts.ip !== undefined) parseIPv4(opts.ip, 'IP address (--ip)');
     if (opts.ip6 !== undefined) parseIPv6(opts.ip6, 'IPv6 address (--ip6)');
+    const mac = opts.mac === undefined ? undefined : normalizeMac(opts.mac, 'MAC address (--mac-address)');
     const egressRate = opts.egressRate === undefined ? undefined : parseRate(opts.egressRate);
-    if (mode !== 'bridge' && (specs.length || opts.ip || opts.ip6 || aliases.length || egressRate)) {
-      throw invalid(`--network ${mode} cannot be combined with -p, --ip, --ip6, --network-alias or an egress rate limit`);
+    if (mode !== 'bridge' && (specs.length || opts.ip || opts.ip6 || mac || aliases.length || egressRate)) {
+      throw invalid(`--network ${mode} cannot be combined with -p, --ip, --ip6, --mac-address, --network-alias or an egress rate limit`);
     }
     for (const h of opts.addHosts ?? []) parseAddHost(h, '0.0.0.0');
 
@@ -605,7 +622,7 @@ export class NetworkManager {
       const net = this.get(opts.network ?? DEFAULT_NAME);
       if (rec.attachments.some((a) => a.network === net.id)) throw conflict(`container ${containerId.slice(0, 12)} is already connected to network ${net.name}`);
       if (net.driver === 'cni') {
-        if (specs.length || opts.ip || opts.ip6 || egressRate) throw invalid(`network ${net.name} is a CNI network: -p, --ip, --ip6 and egress limits belong in its conflist (portmap, host-local/static, bandwidth plugins)`);
+        if (specs.length || opts.ip || opts.ip6 || mac || egressRate) throw invalid(`network ${net.name} is a CNI network: -p, --ip, --ip6, --mac-address and egress limits belong in its conflist (portmap, host-local/static, tuning, bandwidth plugins)`);
         return this.attachCni(rec, this.cniNets.find(net.id)!, aliases);
       }
       const undo = new Undo();
@@ -617,7 +634,7 @@ export class NetworkManager {
         const ip = await ipam.locked(async (held) => {
           if (!readJson<Network>(join(this.netDir, `${net.id}.json`))) throw notFound(`network ${net.name} was removed`);
           await this.ensureUp(net);
-          const got = held.allocate({ container: containerId, names, mac: '', dns: rec.dns }, opts.ip, opts.ip6);
+          const got = held.allocate({ container: containerId, names, mac: mac ?? '', dns: rec.dns }, opts.ip, opts.ip6);
           if (net.dns) {
             try {
               await ensureResolver({
@@ -632,11 +649,11 @@ export class NetworkManager {
           return got;
         });
         undo.push(() => ipam.release(containerId));
-        const mac = macFromIPv4(parseIPv4(ip));
+        const ifMac = mac ?? macFromIPv4(parseIPv4(ip));
         const primary = rec.attachments.length === 0;
         const ip6 = net.subnet6 ? ipam.find(containerId)?.ip6 : undefined;
         const att: Attachment = {
-          network: net.id, ip, mac, gateway: net.gateway, ifname: `eth${nextIfIndex(rec)}`,
+          network: net.id, ip, mac: ifMac, gateway: net.gateway, ifname: `eth${nextIfIndex(rec)}`,
           hostIf: vethName(this.o.vethPrefix, net.id, containerId), aliases, ports: [],
           ...(ip6 ? { ip6, gateway6: net.gateway6 } : {}),
           ...(egressRate ? { egressRate } : {}),
@@ -645,7 +662,7 @@ export class NetworkManager {
         // 3. links: veth pair, addresses, routes (one berth-netlink process) -- concurrently.
         const publishing = specs.length && !net.internal ? this.publish(containerId, net, ip, specs, ip6) : Promise.resolve([]);
         const linking = createVeth(netnsPath, {
-          bridge: net.bridge, hostIf: att.hostIf, ifname: att.ifname, mac, ip, subnet: net.subnet, mtu: net.mtu,
+          bridge: net.bridge, hostIf: att.hostIf, ifname: att.ifname, mac: ifMac, ip, subnet: net.subnet, mtu: net.mtu,
           ...(primary && !net.internal ? { gateway: net.gateway } : {}), isolated: net.isolate,
           ...(ip6 && net.subnet6 ? { ip6, subnet6: net.subnet6, ...(!net.internal && !rec.attachments.some((a) => a.ip6) ? { gateway6: net.gateway6 } : {}) } : {}),
           ...(egressRate ? { egressRate } : {}),
@@ -663,7 +680,7 @@ export class NetworkManager {
         const files = this.writeFiles(rec, net);
         this.writeEndpoint(rec);
         return {
-          networkId: net.id, network: net.name, ip, prefixLen: parseCidr(net.subnet).prefix, gateway: net.internal ? '' : net.gateway, mac,
+          networkId: net.id, network: net.name, ip, prefixLen: parseCidr(net.subnet).prefix, gateway: net.internal ? '' : net.gateway, mac: ifMac,
           ifname: att.ifname, ports: att.ports, ...files,
           ...(ip6 && net.subnet6 ? { ip6, prefixLen6: parseCidr6(net.subnet6).prefix, gateway6: net.internal ? '' : net.gateway6 ?? '' } : {}),
           ...(egressRate ? { egressRate } : {}),
@@ -692,7 +709,7 @@ export class NetworkManager {
         if (!rec.dnsOptions.length) rec.dnsOptions = result.dns.options ?? [];
       }
       // the files follow the primary network (the first attachment): its resolver, if any
-      const files = this.writeFiles(rec, this.readAll().find((n) => n.id === rec.attachments[0]!.network));
+      const files = this.writeFiles(rec, this.readNet(rec.attachments[0]!.network));
       this.writeEndpoint(rec);
       return { networkId: def.id, network: def.name, ip: p.ip, prefixLen: p.prefixLen, gateway: p.gateway, mac, ifname, ports: [], ...files };
     } catch (e) {
@@ -757,14 +774,14 @@ export class NetworkManager {
       // Addresses go back only once the links holding them are gone.
       await unlinking;
       for (const a of targets) {
-        const net = this.readAll().find((n) => n.id === a.network);
+        const net = this.readNet(a.network);
         // (the network's resolver stays for the next container; it exits by itself when idle)
         if (net) this.ipam(net).release(containerId);
       }
       if (rec) {
         rec.attachments = rec.attachments.filter((a) => !targets.includes(a));
         if (opts.network && rec.attachments.length) {
-          this.writeFiles(rec, this.readAll().find((n) => n.id === rec.attachments[0]!.network));
+          this.writeFiles(rec, this.readNet(rec.attachments[0]!.network));
           this.writeEndpoint(rec);
         } else if (!opts.network) rmQuiet(this.endpointFile(containerId));
         else this.writeEndpoint(rec);
@@ -832,7 +849,7 @@ export class NetworkManager {
       try {
         await fw.apply(elements);
       } catch (e) {
-        if (isNetworkError(e, 'conflict')) throw conflict(`cannot publish ${mappings.map((x) => `${x.hostIp || '0.0.0.0'}:${x.hostPort}/${x.proto}`).join(', ')}: already in berth's nft table (${e.message}); "berth system reconcile" repairs stale entries`);
+        if (isNetworkError(e, 'conflict')) throw conflict(`cannot publish ${mappings.map((x) => `${x.hostIp || '0.0.0.0'}:${x.hostPort}/${x.proto}`).join(', ')}: already in berth's nft table (${e.message}): a container of another --root publishes it; removing that container (berth rm -f) releases it`);
         // berth's table is gone (flushed by hand?): restore it, then retry once.
         await this.repairTable();
         await fw.apply(elements);
@@ -889,10 +906,14 @@ export class NetworkManager {
   /**
    * After a crash or a reboot: everything of containers not in `active` goes -- endpoint records,
    * addresses, port elements, host veths on berth's bridges, idle resolvers; bridges of known
-   * networks come back with their rules. Returns what it removed.
+   * networks come back with their rules. Returns what it removed. `active` may be a Set whose
+   * has() decides when asked (a container starting meanwhile is then kept). `links: false`
+   * leaves veths alone: a veth without an endpoint record may be one a start is making now; the
+   * kernel deletes a dead container's pair with its netns anyway.
    */
-  async reconcile(active: Iterable<string>): Promise<{ containers: string[]; links: string[]; rules: number }> {
-    const keep = new Set(active);
+  async reconcile(active: Iterable<string>, o: { links?: boolean } = {}): Promise<{ containers: string[]; links: string[]; rules: number }> {
+    const keep: ReadonlySet<string> = active instanceof Set ? active : new Set(active);
+    const links = o.links ?? true;
     const removed = { containers: [] as string[], links: [] as string[], rules: 0 };
     let files: string[] = [];
     try {
@@ -918,7 +939,7 @@ export class NetworkManager {
       for (const a of this.ipam(n).releaseExcept(keep)) if (!removed.containers.includes(a.container)) removed.containers.push(a.container);
       await withLock(this.netLock(n.id), async () => {
         if (linkExists(n.bridge) || this.ipam(n).list().length) await this.ensureUp(n);
-        const stray = bridgePorts(n.bridge).filter((l) => l.startsWith(this.o.vethPrefix) && !liveIfs.has(l));
+        const stray = links ? bridgePorts(n.bridge).filter((l) => l.startsWith(this.o.vethPrefix) && !liveIfs.has(l)) : [];
         if (stray.length) {
           await deleteLinks(stray);
           removed.links.push(...stray);
@@ -928,7 +949,7 @@ export class NetworkManager {
     }
     // Host veths of berth whose bridge is gone or unknown (master none) and named like ours.
     const bridges = new Set(nets.map((n) => n.bridge));
-    for (const l of listLinks()) {
+    for (const l of links ? listLinks() : []) {
       if (!l.startsWith(this.o.vethPrefix) || liveIfs.has(l) || l.length !== 15) continue;
       const m = linkMaster(l);
       if (m && bridges.has(m) && !removed.links.includes(l)) {

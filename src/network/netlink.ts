@@ -223,7 +223,9 @@ export function ensureHelper(): string {
   return HELPER_PATH;
 }
 
-const errnoNames = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
+// built on first use: reading os.constants at import loads node:os for every CLI command
+let errnoMap: Map<number, string> | undefined;
+const errnoNames = { get: (n: number) => (errnoMap ??= new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]))).get(n) };
 
 export class NetlinkError extends NetworkError {
   constructor(readonly step: string, readonly errno: number, readonly stepIndex: number) {

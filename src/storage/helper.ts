@@ -12,7 +12,9 @@ import { StorageError } from './errors.js';
 /** dist/berth-shim, from dist/src/storage/helper.js (the same two levels as the runtime). */
 export const STORAGE_HELPER = fileURLToPath(new URL('../../berth-shim', import.meta.url));
 
-const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
+// built on first use: reading os.constants at import loads node:os for every CLI command
+let errnoMap: Map<number, string> | undefined;
+const errnoNames = { get: (n: number) => (errnoMap ??= new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]))).get(n) };
 
 /** An error from the helper, carrying the errno name as `code` like Node's fs errors. */
 export class HelperError extends Error {

@@ -4,17 +4,17 @@
 // Every name (netns, bridges, veths, nft table, ports) is unique to this run, and the last test
 // asserts that nothing of it is left in `ip link` or `nft list ruleset`.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BERTH_OCI, makeBundle, oci, runIn, type Bundle } from '../helpers/bundle.js';
-import { formatCidr, formatIPv4, overlaps, parseCidr, type Cidr } from '../../src/network/cidr.js';
+import { makeBundle, oci, runIn, type Bundle } from '../helpers/bundle.js';
+import { addNetns, freePort, hostIp, httpGet, makeOutside, runDetached, subnetPicker } from '../helpers/network.js';
+import { formatIPv4, parseCidr } from '../../src/network/cidr.js';
 import { isNetworkError } from '../../src/network/errors.js';
-import { hostRoutes, listLinks } from '../../src/network/host.js';
+import { listLinks } from '../../src/network/host.js';
 import { NetworkManager, type AttachResult, type Network } from '../../src/network/index.js';
 
 const run36 = (process.pid % 1296).toString(36).padStart(2, '0');
@@ -37,37 +37,9 @@ let web: AttachResult;
 let webId: string;
 let PORT: number;
 
-/** A /24 (or smaller) in 10.x that no host route or earlier pick overlaps. */
-const picked: Cidr[] = [];
-function freeSubnet(prefix = 24): string {
-  const taken = [...hostRoutes().map((r) => r.dest), ...picked];
-  for (let i = 0; i < 4000; i++) {
-    const c = { base: (((10 << 24) | ((200 + Math.floor(Math.random() * 50)) << 16) | (Math.floor(Math.random() * 256) << 8)) >>> 0), prefix };
-    if (!taken.some((t) => overlaps(t, c))) {
-      picked.push(c);
-      return formatCidr(c);
-    }
-  }
-  throw new Error('no free subnet for the test');
-}
-
-/** A host port nobody listens on (bound and released at once). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '0.0.0.0', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-function netns(name: string): string {
-  execFileSync('ip', ['netns', 'add', name]);
-  netnses.push(name);
-  return `/var/run/netns/${name}`;
-}
+/** A /24 (or smaller) in 10.200-249.x that no host route or earlier pick overlaps. */
+const freeSubnet = subnetPicker(200, 50);
+const netns = (name: string) => addNetns(name, netnses);
 
 /** A busybox bundle joining netns `path`, with the generated /etc files bind-mounted. */
 function bundle(args: string[], path: string, files?: AttachResult, hostname?: string): Bundle {
@@ -82,16 +54,6 @@ function bundle(args: string[], path: string, files?: AttachResult, hostname?: s
   });
   bundles.push(b);
   return b;
-}
-
-/** Starts a detached container (berth-oci run -d). */
-function runDetached(b: Bundle): void {
-  b.write();
-  const out = join(b.dir, 'run.out');
-  const fd = openSync(out, 'w');
-  const r = spawnSync(process.execPath, [BERTH_OCI, '--root', b.root, 'run', '-d', '--bundle', b.dir, b.id], { stdio: ['ignore', fd, fd], timeout: 30000 });
-  closeSync(fd);
-  assert.equal(r.status, 0, readFileSync(out, 'utf8'));
 }
 
 /** A container running `script` in netns `path` on the network of `files`; its output and status. */
@@ -110,26 +72,6 @@ async function client(network: string, script: string, opts: { aliases?: string[
   }
 }
 
-/** The host's own global address (not one of this test's links). */
-function hostIp(): string {
-  const ip = execFileSync('ip', ['-4', '-o', 'addr', 'show', 'scope', 'global'], { encoding: 'utf8' })
-    .split('\n').map((l) => /^\d+: (\S+)\s+inet (\S+)\//.exec(l)).find((x) => x && x[1] !== OUT_LINK && !x[1]!.startsWith('b'))?.[2];
-  assert.ok(ip, 'the host has a global address');
-  return ip;
-}
-
-function httpGet(host: string, port: number, timeoutMs = 3000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host, port, path: '/', timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 before(async () => {
   m = new NetworkManager({
     configDir: join(dir, 'config'), runDir: join(dir, 'run'), table: TABLE, defaultBridge: DEFAULT_BRIDGE,
@@ -143,17 +85,8 @@ before(async () => {
   // The outside: a netns behind a veth, with an httpd on port 8080.
   const out = parseCidr(freeSubnet(30));
   outside = { hostIp: formatIPv4(out.base + 1), outIp: formatIPv4(out.base + 2) };
-  netns(OUT_NS);
-  execFileSync('ip', ['link', 'add', OUT_LINK, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', OUT_NS]);
-  execFileSync('ip', ['addr', 'add', `${outside.hostIp}/30`, 'dev', OUT_LINK]);
-  execFileSync('ip', ['link', 'set', OUT_LINK, 'up']);
-  execFileSync('ip', ['-n', OUT_NS, 'addr', 'add', `${outside.outIp}/30`, 'dev', 'eth0']);
-  execFileSync('ip', ['-n', OUT_NS, 'link', 'set', 'eth0', 'up']);
-  execFileSync('ip', ['-n', OUT_NS, 'link', 'set', 'lo', 'up']);
-  const www = join(dir, 'out-www');
-  mkdirSync(www);
-  writeFileSync(join(www, 'index.html'), 'hello from outside\n');
-  servers.push(spawn('ip', ['netns', 'exec', OUT_NS, 'busybox', 'httpd', '-f', '-p', `${outside.outIp}:8080`, '-h', www], { stdio: 'ignore' }));
+  netnses.push(OUT_NS);
+  servers.push(makeOutside({ ns: OUT_NS, link: OUT_LINK, hostAddr: outside.hostIp, outAddr: outside.outIp, prefix: 30, www: join(dir, 'out-www'), body: 'hello from outside\n' }));
 
   // "web" on network A: httpd, with alias "www" and a published port.
   PORT = await freePort();

@@ -59,3 +59,13 @@ test('user networks keep --ip and --network-alias; host drops -p like docker', (
   const h = normalizeNetwork({ network: 'host', publish: ['80:80'] }, 'bridge');
   assert.deepEqual(h.hostConfig.PortBindings, {});
 });
+
+test('--mac-address: canonical in NetworkEndpoint on bridge networks (default or user); refused elsewhere, named', () => {
+  assert.deepEqual(normalizeNetwork({ macAddress: '92-D0-C6-0A-29-33' }, 'bridge').hostConfig.NetworkEndpoint, { Aliases: [], IPv4Address: '', MacAddress: '92:d0:c6:0a:29:33' });
+  assert.equal(normalizeNetwork({ network: 'app', macAddress: '02:00:00:00:00:01' }, 'bridge').hostConfig.NetworkEndpoint?.MacAddress, '02:00:00:00:00:01');
+  assert.equal(normalizeNetwork({}, 'bridge').hostConfig.NetworkEndpoint, undefined);
+  assert.throws(() => normalizeNetwork({ macAddress: '01:00:5e:00:00:01' }, 'bridge'), /invalid argument "01:00:5e:00:00:01" for "--mac-address" flag: a multicast address/);
+  for (const network of ['none', 'host', 'container:web', '/run/netns/x']) {
+    assert.throws(() => normalizeNetwork({ network, macAddress: '02:00:00:00:00:01' }, 'bridge'), /conflicting options: --mac-address and the network mode/, network);
+  }
+});

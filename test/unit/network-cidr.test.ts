@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import {
-  contains, firstHost, formatCidr, formatIPv4, hostRange, isIPv4, last, macFromIPv4, overlaps, parseCidr, parseIPv4, parseMac, size, within,
+  contains, firstHost, formatCidr, formatIPv4, hostRange, isIPv4, last, macFromIPv4, normalizeMac, overlaps, parseCidr, parseIPv4, parseMac, size, within,
 } from '../../src/network/cidr.js';
 import { isNetworkError } from '../../src/network/errors.js';
 
@@ -51,4 +51,16 @@ test('MACs from addresses are unicast and locally administered', () => {
   assert.deepEqual([...parseMac('02:42:0a:58:00:02')], [2, 0x42, 10, 0x58, 0, 2]);
   assert.throws(() => parseMac('01:00:5e:00:00:01'), /multicast/);
   assert.throws(() => parseMac('02:42:0a:58:00'), /six hex bytes/);
+});
+
+test('--mac-address: the forms docker takes, canonical out; multicast, broadcast, all-zero and malformed refused', () => {
+  assert.equal(normalizeMac('92:D0:C6:0A:29:33'), '92:d0:c6:0a:29:33');
+  assert.equal(normalizeMac('02-42-ac-11-00-02'), '02:42:ac:11:00:02');
+  for (const [bad, re] of [
+    ['01:00:5e:00:00:01', /multicast/], ['ff:ff:ff:ff:ff:ff', /multicast/], ['33:33:00:00:00:01', /multicast/],
+    ['00:00:00:00:00:00', /all-zero/], ['92:d0:c6:0a:29', /six hex bytes/], ['92:d0-c6:0a:29:33', /six hex bytes/],
+    ['92d0c60a2933', /six hex bytes/], ['g2:d0:c6:0a:29:33', /six hex bytes/], ['', /six hex bytes/],
+  ] as [string, RegExp][]) {
+    assert.throws(() => normalizeMac(bad, 'MAC address (--mac-address)'), (e) => isNetworkError(e, 'invalid') && re.test(e.message) && e.message.includes('--mac-address'), bad);
+  }
 });

@@ -54,6 +54,20 @@ test('a gateway in the middle, --ip-range, static --ip', () => {
   assert.deepEqual(ipam.list().map((a) => a.container), ['a']);
 });
 
+test('a MAC is one container alone on a network: --mac-address, and the derived MACs around it', () => {
+  const ipam = new Ipam(tmp(), 'n1', pool('10.50.0.0/29', '10.50.0.1'));
+  // a takes the MAC that 10.50.0.3 would derive
+  assert.equal(ipam.allocate({ ...owner('a'), mac: '02:42:0a:32:00:03' }), '10.50.0.2');
+  assert.equal(ipam.find('a')?.mac, '02:42:0a:32:00:03');
+  assert.throws(() => ipam.allocate({ ...owner('b'), mac: '02:42:0a:32:00:03' }), (e) => isNetworkError(e, 'conflict') && /MAC address 02:42:0a:32:00:03 is already in use by container a/.test(e.message));
+  // the automatic address skips 10.50.0.3; a static one there is refused
+  assert.equal(ipam.allocate(owner('c')), '10.50.0.4');
+  assert.throws(() => ipam.allocate(owner('d'), '10.50.0.3'), (e) => isNetworkError(e, 'conflict') && /its MAC address 02:42:0a:32:00:03 is in use/.test(e.message));
+  assert.equal(ipam.list().length, 2, 'nothing half-allocated');
+  ipam.release('a');
+  assert.equal(ipam.allocate(owner('d'), '10.50.0.3'), '10.50.0.3');
+});
+
 test('a stale lock (dead owner) is broken; a live one is waited for', () => {
   const d = tmp();
   const ipam = new Ipam(d, 'n3', pool('10.53.0.0/24', '10.53.0.1'));

@@ -2,14 +2,18 @@
 // with docker's path rules: "dir" copies the directory, "dir/." its contents; a file over a
 // file replaces it, into a directory lands inside it; a missing destination takes the source's
 // content under its own name. The container's side goes through SafeRoot (saferoot.ts): its
-// paths resolve inside its root, and nothing is ever written outside of it.
-import { closeSync, constants as C, readSync, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, readlinkSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+// paths resolve inside its root, and nothing is ever written outside of it. A stopped
+// container's volumes and bind mounts are read and written in place of their (empty) mount
+// points, as docker does by mounting them for the copy. Device nodes and fifos are copied,
+// sockets skipped, hard links kept as links within one copy (copy-nodes.ts).
+import { closeSync, constants as C, readSync, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, linkSync, lutimesSync, mkdirSync, openSync, readdirSync, readlinkSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { resolve as resolveHostPath } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { readTar, type TarEntryType, type TarItem } from '../storage/tar/reader.js';
 import { writeTar, type TarWriteItem } from '../storage/tar/writer.js';
 import type { Engine } from './engine.js';
 import { EngineError, conflict, invalid, notFound } from './errors.js';
+import { copyBytes, devParts, LinkTracker, makeNode } from './copy-nodes.js';
 import { ANN_SNAPSHOT } from './images.js';
 import { at, ResolveError, SafeRoot, type MountRedirect, type Resolved } from './saferoot.js';
 import type { ContainerRecord } from './types.js';
@@ -38,7 +42,7 @@ async function containerRoot(engine: Engine, rec: ContainerRecord): Promise<Safe
     if (m.Type === 'bind') mounts.push({ target, source: m.Source });
     else if (m.Type === 'volume') mounts.push({ target, source: engine.paths.volumeData(vols.get(m.Target) ?? m.Source) });
   }
-  return SafeRoot.open(rec.rootfs, mounts);
+  return SafeRoot.withMounts(rec.rootfs, mounts);
 }
 
 // ---------------------------------------------------------------- archive (read side)
@@ -47,9 +51,10 @@ const typeOf = (st: Stats): TarEntryType | undefined =>
   st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' : st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : undefined;
 
 function header(name: string, st: Stats, type: TarEntryType, linkname = '') {
+  const dev = type === 'char' || type === 'block' ? devParts(st.rdev) : { major: 0, minor: 0 };
   return {
     name, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: type === 'file' ? st.size : 0, mtime: st.mtimeMs / 1000, linkname,
-    devmajor: type === 'char' || type === 'block' ? Math.floor(st.rdev / 256) & 0xfff : 0, devminor: type === 'char' || type === 'block' ? st.rdev & 0xff : 0,
+    devmajor: dev.major, devminor: dev.minor,
   };
 }
 
@@ -67,14 +72,27 @@ async function* readAll(fd: number): AsyncGenerator<Buffer> {
   }
 }
 
-/** Tar items for what r names: `top` is its name in the archive ('.' for a directory's contents). */
+/**
+ * Tar items for what r names: `top` is its name in the archive ('.' for a directory's contents).
+ * Sockets are skipped (docker's archive skips them); a second name of an inode is a hard link.
+ */
 async function* archiveItems(root: SafeRoot, r: Resolved, top: string): AsyncGenerator<TarWriteItem> {
+  const links = new LinkTracker();
   async function* entry(dirFd: number, name: string, st: Stats, inArchive: string, pathInRoot: string): AsyncGenerator<TarWriteItem> {
     const type = typeOf(st);
     if (!type) return;
+    const first = type === 'dir' ? undefined : links.linkTo(st, inArchive);
+    if (first !== undefined) {
+      yield { header: { ...header(inArchive, st, 'link', first), size: 0 } };
+      return;
+    }
     if (type === 'file') {
-      const fd = openSync(at(dirFd, name), C.O_RDONLY | C.O_NOFOLLOW);
+      const fd = root.openFile(dirFd, name, pathInRoot);
       const fst = fstatSync(fd);
+      if (!fst.isFile()) {
+        closeSync(fd);
+        return; // replaced meanwhile (a running container): not what was listed
+      }
       yield { header: header(inArchive, fst, 'file'), body: readAll(fd) };
       return;
     }
@@ -91,9 +109,10 @@ async function* archiveItems(root: SafeRoot, r: Resolved, top: string): AsyncGen
       const dst = fstatSync(fd);
       if (inArchive !== '.') yield { header: header(`${inArchive}/`, dst, 'dir') };
       for (const child of readdirSync(`/proc/self/fd/${fd}`).sort()) {
-        const cst = lstatSync(at(fd, child), { throwIfNoEntry: false });
+        const childPath = `${pathInRoot === '/' ? '' : pathInRoot}/${child}`;
+        const cst = root.statAt(fd, child, childPath);
         if (!cst) continue;
-        yield* entry(fd, child, cst, inArchive === '.' ? child : `${inArchive}/${child}`, `${pathInRoot === '/' ? '' : pathInRoot}/${child}`);
+        yield* entry(fd, child, cst, inArchive === '.' ? child : `${inArchive}/${child}`, childPath);
       }
     } finally {
       closeSync(fd);
@@ -116,6 +135,9 @@ async function* direct(items: AsyncIterable<TarWriteItem>): AsyncGenerator<TarIt
 // ---------------------------------------------------------------- extract (write side)
 
 interface ExtractOptions {
+  /** The destination's root (mount redirects of a stopped container) and destFd's path in it. */
+  root: SafeRoot;
+  base: string;
   /** Rename the archive's first path component (docker's rebase: "src" lands as "dest"). */
   rename?: [string, string];
   /** Owner of everything extracted (null: as in the archive). */
@@ -124,49 +146,73 @@ interface ExtractOptions {
   chown: boolean;
 }
 
-const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
+/** An archive name as path components below the destination, after docker's rebase. */
+function entryParts(name: string, o: ExtractOptions, what: string): string[] {
+  let parts = name.split('/').filter((c) => c && c !== '.');
+  if (parts.some((c) => c === '..')) throw invalid(`archive entry ${JSON.stringify(what)}: ".." is not allowed in a path`);
+  if (o.rename && parts[0] === o.rename[0]) parts = [o.rename[1], ...parts.slice(1)];
+  else if (o.rename && o.rename[0] === '.') parts = [o.rename[1], ...parts];
+  return parts;
+}
+
+const join = (base: string, c: string) => (base === '/' ? '' : base) + '/' + c;
+
+/**
+ * Opens the directory below destFd that `parts` name (mount redirects applied, never a
+ * symlink), creating missing ones when `create`; returns its fd and path (the caller closes
+ * every fd in `opened`).
+ */
+function walkDirs(destFd: number, parts: string[], o: ExtractOptions, opened: number[], create: boolean, what: string): { dir: number; path: string } {
+  let dir = destFd;
+  let path = o.base;
+  for (const c of parts) {
+    const next = join(path, c);
+    let st = o.root.statAt(dir, c, next);
+    if (!st && create) {
+      mkdirSync(at(dir, c), 0o755);
+      st = o.root.statAt(dir, c, next);
+    }
+    if (!st) throw notFound(`cannot extract ${JSON.stringify(what)}: ${next} does not exist`);
+    if (!st.isDirectory()) throw invalid(`cannot extract ${JSON.stringify(what)}: ${c} is not a directory (symbolic links are not followed)`);
+    dir = o.root.openDir(dir, c, next);
+    opened.push(dir);
+    path = next;
+  }
+  return { dir, path };
+}
 
 /** Extracts tar items under the directory destFd; never follows a symlink, never leaves destFd. */
 async function extract(destFd: number, items: AsyncIterable<TarItem>, o: ExtractOptions): Promise<void> {
   for await (const { header: h, body } of items) {
-    let parts = h.name.split('/').filter((c) => c && c !== '.');
-    if (parts.some((c) => c === '..')) throw invalid(`archive entry ${JSON.stringify(h.name)}: ".." is not allowed in a path`);
-    if (o.rename && parts[0] === o.rename[0]) parts = [o.rename[1], ...parts.slice(1)];
-    else if (o.rename && o.rename[0] === '.') parts = [o.rename[1], ...parts];
+    const parts = entryParts(h.name, o, h.name);
     if (!parts.length) {
       for await (const _ of body) { /* the destination itself */ }
       continue;
     }
     const opened: number[] = [];
     try {
-      let dir = destFd;
-      for (const c of parts.slice(0, -1)) {
-        let st = lstatSync(at(dir, c), { throwIfNoEntry: false });
-        if (!st) {
-          mkdirSync(at(dir, c), 0o755);
-          st = lstatSync(at(dir, c));
-        }
-        if (!st.isDirectory()) throw invalid(`cannot extract ${JSON.stringify(h.name)}: ${c} is not a directory (symbolic links are not followed)`);
-        dir = openSync(at(dir, c), DIR_FLAGS);
-        opened.push(dir);
-      }
-      await extractOne(dir, parts[parts.length - 1]!, h, body, destFd, o);
+      const { dir, path } = walkDirs(destFd, parts.slice(0, -1), o, opened, true, h.name);
+      await extractOne(dir, parts[parts.length - 1]!, join(path, parts[parts.length - 1]!), h, body, destFd, o);
     } finally {
       for (const fd of opened) closeSync(fd);
     }
   }
 }
 
-async function extractOne(dir: number, name: string, h: TarItem['header'], body: AsyncIterable<Buffer>, destFd: number, o: ExtractOptions): Promise<void> {
+async function extractOne(dir: number, name: string, path: string, h: TarItem['header'], body: AsyncIterable<Buffer>, destFd: number, o: ExtractOptions): Promise<void> {
   const p = at(dir, name);
-  const cur = lstatSync(p, { throwIfNoEntry: false });
+  const mounted = o.root.mountAt(path) !== undefined;
+  const cur = o.root.statAt(dir, name, path);
   const uid = o.owner ? o.owner.uid : h.uid;
   const gid = o.owner ? o.owner.gid : h.gid;
   const mtime = h.mtime || Date.now() / 1000;
   if (h.type === 'dir') {
-    if (cur && !cur.isDirectory()) unlinkSync(p);
+    if (cur && !cur.isDirectory()) {
+      if (mounted) throw conflict(`cannot replace ${path}: a file is mounted there`);
+      unlinkSync(p);
+    }
     if (!cur || !cur.isDirectory()) mkdirSync(p, 0o700);
-    const fd = openSync(p, DIR_FLAGS);
+    const fd = o.root.openDir(dir, name, path);
     try {
       fchmodSync(fd, h.mode & 0o7777);
       if (o.chown) fchownSync(fd, uid, gid);
@@ -178,6 +224,8 @@ async function extractOne(dir: number, name: string, h: TarItem['header'], body:
     return;
   }
   if (cur?.isDirectory()) throw conflict(`cannot overwrite directory ${JSON.stringify(h.name)} with non-directory`);
+  // docker cannot replace a bind-mounted file either (its mount point cannot be removed)
+  if (mounted) throw conflict(`cannot replace ${path}: a file is mounted there`);
   if (cur) unlinkSync(p);
   if (h.type === 'file') {
     const fd = openSync(p, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
@@ -199,22 +247,43 @@ async function extractOne(dir: number, name: string, h: TarItem['header'], body:
     if (o.chown) lchownSync(p, uid, gid);
     lutimesSync(p, mtime, mtime);
   } else if (h.type === 'link') {
-    // a hard link to an entry extracted before, found inside the destination without following symlinks
-    const parts = h.linkname.split('/').filter((c) => c && c !== '.');
-    if (!parts.length || parts.some((c) => c === '..')) throw invalid(`archive entry ${JSON.stringify(h.name)}: bad link target ${JSON.stringify(h.linkname)}`);
-    let d = destFd;
+    // a hard link to an entry extracted before (renamed like the entries), found inside the
+    // destination without following symlinks
+    const parts = entryParts(h.linkname, o, h.name);
+    if (!parts.length) throw invalid(`archive entry ${JSON.stringify(h.name)}: bad link target ${JSON.stringify(h.linkname)}`);
     const opened: number[] = [];
     try {
-      for (const c of parts.slice(0, -1)) {
-        d = openSync(at(d, c), DIR_FLAGS);
-        opened.push(d);
+      const { dir: d } = walkDirs(destFd, parts.slice(0, -1), o, opened, false, h.name);
+      const target = at(d, parts[parts.length - 1]!);
+      try {
+        linkSync(target, p); // link(2) does not follow a symlink
+      } catch (e) {
+        // the two names are on different mounts (a volume and the root file system): a copy
+        if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+        const from = openSync(target, C.O_RDONLY | C.O_NOFOLLOW);
+        try {
+          const fst = fstatSync(from);
+          if (!fst.isFile()) throw invalid(`archive entry ${JSON.stringify(h.name)}: cannot copy the link target ${JSON.stringify(h.linkname)} across mounts (not a regular file)`);
+          const to = openSync(p, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
+          try {
+            copyBytes(from, to);
+            fchmodSync(to, fst.mode & 0o7777);
+            if (o.chown) fchownSync(to, fst.uid, fst.gid);
+            futimesSync(to, fst.atimeMs / 1000, fst.mtimeMs / 1000);
+          } finally {
+            closeSync(to);
+          }
+        } finally {
+          closeSync(from);
+        }
       }
-      linkSync(at(d, parts[parts.length - 1]!), p);
     } finally {
       for (const fd of opened) closeSync(fd);
     }
+  } else if (h.type === 'char' || h.type === 'block' || h.type === 'fifo') {
+    // docker's archive copies device nodes and fifos (and skips devices where it may not make them)
+    await makeNode(dir, name, h, o.chown ? { uid, gid } : null, mtime);
   }
-  // devices and fifos: not created (Node has no mknod; docker cp of them is rare)
 }
 
 // ---------------------------------------------------------------- docker's rules
@@ -258,8 +327,11 @@ async function copyBetween(src: Side, dst: Side, o: CopyOptions, owner: ExtractO
     try {
       let destFd: number;
       let rename: [string, string] | undefined;
+      const parent = d.name ? d.path.slice(0, d.path.lastIndexOf('/')) || '/' : d.path;
+      let base = parent;
       if (d.stat?.isDirectory()) {
         destFd = dst.root.openResolvedDir(d);
+        base = d.path;
       } else if (d.stat) {
         if (srcIsDir) throw invalid(`cannot copy a directory to a file: ${dst.path} exists and is not a directory`);
         destFd = openSync(at(d.dirFd, '.'), C.O_RDONLY | C.O_DIRECTORY);
@@ -271,7 +343,7 @@ async function copyBetween(src: Side, dst: Side, o: CopyOptions, owner: ExtractO
       }
       try {
         // root to root: the archive's items go straight to the extractor (no tar bytes between)
-        await extract(destFd, direct(archiveItems(src.root, r, top)), { ...(rename ? { rename } : {}), owner, chown });
+        await extract(destFd, direct(archiveItems(src.root, r, top)), { root: dst.root, base, ...(rename ? { rename } : {}), owner, chown });
       } finally {
         closeSync(destFd);
       }
@@ -363,7 +435,7 @@ export async function extractToContainer(engine: Engine, ref: string, tar: Reada
       if (!d.stat.isDirectory()) throw invalid(`extraction point is not a directory: ${destPath}`);
       const fd = s.root.openResolvedDir(d);
       try {
-        await extract(fd, readTar(tar as AsyncIterable<Buffer>), { owner: o.archive ? null : { uid: 0, gid: 0 }, chown: true });
+        await extract(fd, readTar(tar as AsyncIterable<Buffer>), { root: s.root, base: d.path, owner: o.archive ? null : { uid: 0, gid: 0 }, chown: true });
       } finally {
         closeSync(fd);
       }

@@ -3,11 +3,17 @@
 // systemd timers for the same job); each run execs the test in the container, records the
 // result in the store (docker's State.Health: status, failing streak, the last 5 results) and
 // emits `health_status: ...` events when the status changes.
+//
+// A probe runs in a cgroup of its own below the container's (health-probe.ts): at its timeout
+// everything it started is killed, children forked meanwhile included. While the container is
+// paused there is no probe, and a probe caught by a pause is not recorded (docker stops the
+// health monitor on pause and drops the probe in flight: its daemon/health.go).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from './engine.js';
 import { conflict, EngineError } from './errors.js';
 import { effectiveHealth } from './health-config.js';
+import { ProbeCgroup } from './health-probe.js';
 import { shortId } from './ids.js';
 import { readHealth, recordHealth, resetHealth, type HealthResult, type HealthState, type HealthStatus } from './store/health.js';
 import type { Store } from './store/db.js';
@@ -60,6 +66,7 @@ export async function runHealthcheck(engine: Engine, ref: string): Promise<Healt
   const rec = engine.get(ref);
   const h = effectiveHealth(rec.config.Healthcheck);
   if (!h) throw new EngineError('invalid', `container ${shortId(rec.id)} has no health check (create it with --health-cmd, or from an image with a HEALTHCHECK)`);
+  if (rec.state === 'paused') throw conflict(`container ${rec.id} is paused: its health check does not run until it is unpaused`);
   if (rec.state !== 'running') throw conflict(`container ${rec.id} is not running`);
   const start = rfc3339Nano();
   let exitCode: number;
@@ -67,8 +74,9 @@ export async function runHealthcheck(engine: Engine, ref: string): Promise<Healt
   const keep = (d: Buffer) => {
     if (output.length < MAX_OUTPUT) output += d.toString('utf8');
   };
+  const cg = ProbeCgroup.create(rec);
   try {
-    const run = await engine.exec(rec.id, { cmd: h.test, stdio: ['ignore', 'pipe', 'pipe'] });
+    const run = await engine.exec(rec.id, { cmd: h.test, stdio: ['ignore', 'pipe', 'pipe'], ...(cg ? { cgroupProcs: cg.procsFiles } : {}) });
     run.stdout?.on('data', keep);
     run.stderr?.on('data', keep);
     let timer: NodeJS.Timeout | undefined;
@@ -78,24 +86,30 @@ export async function runHealthcheck(engine: Engine, ref: string): Promise<Healt
     const r = await Promise.race([run.exit, timedOut]);
     clearTimeout(timer);
     if (r === 'timeout') {
-      // the probe's processes in the container (a shell's children too), then the shim
-      for (const pid of [...processTree(run.pid), run.shim.pid ?? 0]) {
-        try {
-          if (pid > 0) process.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
+      // everything in the probe's cgroup (whatever it forked), or without one its process tree; then the shim
+      if (!cg || !(await cg.killAll())) killTree(run.pid);
+      killTree(run.shim.pid ?? 0);
       // let the exec finish its own clean-up (bounded: a process stuck in D state must not hang us)
       await Promise.race([run.exit.catch(() => undefined), new Promise((res) => setTimeout(res, 2000).unref())]);
       exitCode = -1;
-      output = `Health check exceeded timeout (${formatSeconds(h.timeout)})`;
-    } else exitCode = r;
+      output = output ? `Health check exceeded timeout (${formatSeconds(h.timeout)}): ${output}` : `Health check exceeded timeout (${formatSeconds(h.timeout)})`;
+    } else {
+      exitCode = r;
+      // the shim's 'exit' can come before the last output is read from its pipes: drain them
+      // (what the probe left in the background may hold them open: it goes first)
+      if (cg) await cg.killAll();
+      await drained([run.stdout, run.stderr], 1000);
+    }
   } catch (e) {
     // the probe could not start (its program is missing): a failed probe, as in docker
     exitCode = e instanceof EngineError && e.kind === 'commandnotfound' ? 127 : e instanceof EngineError && e.kind === 'notexecutable' ? 126 : 1;
     output = (e as Error).message;
+  } finally {
+    // a probe leaves nothing behind: what it put in the background goes with it
+    await cg?.remove();
   }
+  // paused meanwhile (the probe was frozen with the container): no result, as docker drops it
+  if (engine.get(rec.id).state === 'paused') throw conflict(`container ${rec.id} was paused during its health check: the result is not recorded`);
   const result: HealthResult = { Start: start, End: rfc3339Nano(), ExitCode: exitCode, Output: output.slice(0, MAX_OUTPUT) };
   const startedNs = parseRfc3339(rec.startedAt) ?? 0n;
   const inStartPeriod = h.startPeriod > 0 && Number(parseRfc3339(start)! - startedNs) < h.startPeriod;
@@ -110,6 +124,27 @@ export async function runHealthcheck(engine: Engine, ref: string): Promise<Healt
   if (!rec2) throw new EngineError('notfound', `No such container: ${ref}`);
   if (rec2.after.Status !== rec2.before.Status) engine.store.addEvent('container', `health_status: ${rec2.after.Status}`, rec.id, { image: rec.image, name: rec.name });
   return { healthy: exitCode === 0, result, state: rec2.after };
+}
+
+/** Resolves once every stream has ended (or after ms). */
+function drained(streams: (NodeJS.ReadableStream | null | undefined)[], ms: number): Promise<void> {
+  const ends = streams.filter((x): x is NodeJS.ReadableStream => !!x && !(x as { readableEnded?: boolean }).readableEnded).map((x) => new Promise<void>((res) => {
+    x.once('end', res);
+    x.once('close', res);
+  }));
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([Promise.all(ends).then(() => undefined), new Promise<void>((res) => (timer = setTimeout(res, ms)))]).finally(() => clearTimeout(timer));
+}
+
+/** SIGKILL to pid and its descendants as they are now (the fallback without a probe cgroup). */
+function killTree(pid: number): void {
+  for (const p of processTree(pid)) {
+    try {
+      if (p > 0) process.kill(p, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
 }
 
 /** pid and its descendants (from /proc: ppid of every process), parents first. */

@@ -8,7 +8,7 @@
 // directory of the fd and resolves a single component, and O_NOFOLLOW refuses a symlink there.
 // Symlinks are read (readlink) and expanded by us against our own stack of directory fds, so
 // ".." never climbs above the root and absolute targets restart at the root.
-import { closeSync, constants as C, fstatSync, lstatSync, openSync, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants as C, fstatSync, lstatSync, openSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { EngineError } from './errors.js';
 
 const MAX_SYMLINKS = 40;
@@ -36,8 +36,9 @@ export interface Resolved {
 }
 
 /**
- * A mount of a stopped container (a bind or volume whose directory we must use in place of the
- * empty mount point in the root file system).
+ * A mount of a stopped container (a bind or volume whose directory -- or file -- we must use in
+ * place of the empty mount point in the root file system). The source is trusted (a host path
+ * the engine chose or the user named); what is inside it is not, and is walked like the root.
  */
 export interface MountRedirect {
   target: string;
@@ -54,15 +55,58 @@ export class SafeRoot {
     return new SafeRoot(openSync(dir, C.O_RDONLY | C.O_DIRECTORY), mounts);
   }
 
+  /**
+   * Opens a stopped container's root file system with its mounts. Each target is resolved in the
+   * root as the runtime resolves mount destinations (symlinks inside the root, mounts made
+   * before it included: shallow targets first), so "/data" mounted where "/data" is a symlink
+   * to "/srv/data" redirects "/srv/data".
+   */
+  static withMounts(dir: string, mounts: MountRedirect[]): SafeRoot {
+    const root = SafeRoot.open(dir);
+    const depth = (t: string) => split(t).length;
+    for (const m of [...mounts].sort((a, b) => depth(a.target) - depth(b.target))) {
+      let target = '/' + split(m.target).join('/');
+      try {
+        const r = root.resolve(target, true);
+        target = r.path;
+        r.close();
+      } catch {
+        /* a missing parent: the runtime would create it, under this very name */
+      }
+      root.mounts.push({ target, source: m.source });
+    }
+    return root;
+  }
+
   close(): void {
     closeSync(this.rootFd);
   }
 
+  /** The host source of a mount at exactly this path in the root (stopped containers only). */
+  mountAt(pathInRoot: string): string | undefined {
+    for (let i = this.mounts.length - 1; i >= 0; i--) if (this.mounts[i]!.target === pathInRoot) return this.mounts[i]!.source;
+    return undefined;
+  }
+
+  /** lstat of `name` in dirFd, or of the mount's source when a mount covers it. */
+  statAt(dirFd: number, name: string, pathInRoot: string): Stats | undefined {
+    const m = this.mountAt(pathInRoot);
+    if (m) return statSync(m, { throwIfNoEntry: false });
+    return lstatSync(at(dirFd, name), { throwIfNoEntry: false });
+  }
+
   /** Opens the directory `name` in dirFd without following a symlink; applies mount redirects. */
   openDir(dirFd: number, name: string, pathInRoot: string): number {
-    const m = this.mounts.find((x) => x.target === pathInRoot);
-    if (m) return openSync(m.source, C.O_RDONLY | C.O_DIRECTORY);
+    const m = this.mountAt(pathInRoot);
+    if (m) return openSync(m, C.O_RDONLY | C.O_DIRECTORY);
     return openSync(at(dirFd, name), DIR_FLAGS);
+  }
+
+  /** Opens the file `name` in dirFd for reading without following a symlink; applies mount redirects. */
+  openFile(dirFd: number, name: string, pathInRoot: string): number {
+    const m = this.mountAt(pathInRoot);
+    if (m) return openSync(m, C.O_RDONLY);
+    return openSync(at(dirFd, name), C.O_RDONLY | C.O_NOFOLLOW);
   }
 
   /**
@@ -90,8 +134,10 @@ export class SafeRoot {
           continue;
         }
         const top = fds[fds.length - 1]!;
-        const st = lstatSync(at(top, c), { throwIfNoEntry: false });
         const last = queue.length === 0;
+        const childPath = (names.length ? here() + '/' : '/') + c;
+        // a mount point's own entry (a symlink even) is hidden by what is mounted there
+        const st = this.statAt(top, c, childPath);
         if (st?.isSymbolicLink() && (!last || followLast)) {
           if (++hops > MAX_SYMLINKS) throw new ResolveError('ELOOP', `${path}: too many levels of symbolic links`);
           const target = readlinkSync(at(top, c));
@@ -102,7 +148,6 @@ export class SafeRoot {
           queue.unshift(...split(target));
           continue;
         }
-        const childPath = (names.length ? here() + '/' : '/') + c;
         if (last) {
           const dirFd = fds.pop()!;
           closeAll();

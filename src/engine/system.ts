@@ -154,6 +154,7 @@ export interface SystemDf {
   Images: DfImage[];
   Containers: DfContainer[];
   Volumes: DfVolume[];
+  /** Always empty: berth has no builder, so it never makes build cache (see dfSummary). */
   BuildCache: never[];
   LayersSize: number;
 }
@@ -192,6 +193,10 @@ export function dfSummary(df: SystemDf): { Type: string; TotalCount: number; Act
     { Type: 'Images', TotalCount: df.Images.length, Active: imgActive.length, Size: sum(df.Images.map((i) => i.Size)), Reclaimable: sum(df.Images.filter((i) => !i.Containers).map((i) => i.Size)) },
     { Type: 'Containers', TotalCount: df.Containers.length, Active: ctrActive.length, Size: sum(df.Containers.map((c) => c.SizeRw)), Reclaimable: sum(df.Containers.filter((c) => !isLive(c.State as ContainerRecord['state'])).map((c) => c.SizeRw)) },
     { Type: 'Local Volumes', TotalCount: df.Volumes.length, Active: volActive.length, Size: sum(df.Volumes.map((v) => v.Size)), Reclaimable: sum(df.Volumes.filter((v) => !v.RefCount).map((v) => v.Size)) },
+    // docker prints this row, podman does not. berth keeps it with zeros because zeros are
+    // the truth, not a placeholder: berth has no builder (no `build`, no BuildKit), so nothing
+    // on disk is build cache -- every byte is counted in the rows above (commit's layers are
+    // images). Scripts that read docker's four rows keep working. A builder must fill it in.
     { Type: 'Build Cache', TotalCount: 0, Active: 0, Size: 0, Reclaimable: 0 },
   ];
 }

@@ -2,6 +2,7 @@
 // typed options, Node streams for stdio, logs and events, and AbortSignal support. Like the
 // CLI it is daemonless: containers keep running (under their monitors) after the program ends.
 import { Readable, Writable } from 'node:stream';
+import { keepStandbyMonitor } from './engine/monitor.js';
 import { Engine, type EngineOptions, type ExecOptions, type ListOptions, type LogsOptions, type RemoveOptions, type StopOptions, type UpdateOptions } from './engine/engine.js';
 import { inspectContainer, inspectVolume, psRow } from './engine/inspect.js';
 import type { LogEntry } from './engine/logs.js';
@@ -66,13 +67,19 @@ const BERTH_VERSION = '0.1.0';
 
 export class Berth {
   readonly engine: Engine;
+  private standby = false;
 
   constructor(opts: EngineOptions = {}) {
     this.engine = new Engine(opts);
+    // a warm process starts many containers: keep their next monitor started (engine/monitor.ts)
+    keepStandbyMonitor(true);
+    this.standby = true;
   }
 
   /** Closes the metadata store (containers keep running). */
   close(): void {
+    if (this.standby) keepStandbyMonitor(false);
+    this.standby = false;
     this.engine.close();
   }
 
@@ -185,9 +192,13 @@ export class Berth {
       } catch {
         /* gone */
       }
+      // what it left in the background may hold the pipes: stop reading
+      r.stdout?.destroy();
+      r.stderr?.destroy();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    const exitCode = await r.exit;
+    // once the output is all read, not at the process's exit (its last output could be lost)
+    const exitCode = await r.closed;
     signal?.removeEventListener('abort', onAbort);
     return { exitCode, ...(stdout ? {} : { stdout: Buffer.concat(out).toString() }), ...(stderr ? {} : { stderr: Buffer.concat(err).toString() }) };
   }

@@ -14,7 +14,7 @@ import { limitToHost } from '../runtime/host-caps.js';
 import { parseSignal } from '../runtime/launch.js';
 import { encodePlan } from '../runtime/plan.js';
 import { processStartTime } from '../runtime/state.js';
-import type { Process, Spec } from '../spec/types.js';
+import type { LinuxResources, Process, Spec } from '../spec/types.js';
 import { validateSpec } from '../spec/validate.js';
 import { isCgroup2UnifiedMode } from '../spec/default-spec.js';
 import { duBytes, rmTree } from './fsutil.js';
@@ -29,8 +29,9 @@ import { EngineNetworks } from './networks.js';
 import { mergeHealth } from './health-config.js';
 import { healthFilterValue, healthOnStart, monitorHealthArgs } from './health.js';
 import { DEFAULT_ROOT, DEFAULT_STATE_ROOT, Paths } from './paths.js';
-import { runShim, type ShimRun, type Stdio } from './shim.js';
-import { buildSpec, resolveUser, resourcesOf, DEFAULT_PATH } from './spec.js';
+import { runShim, type PendingShim, type ShimRun, type Stdio } from './shim.js';
+import { seccompLoadOf, seccompProgramOf } from './seccomp-file.js';
+import { buildSpec, resolveUser, resourcesOf, specToValidate, DEFAULT_PATH } from './spec.js';
 import { applyUserns, releaseUsernsRootfs, usernsMaps, usernsRootfs } from './userns.js';
 import { UsernsRanges } from './userns-ranges.js';
 import { isLive, type ContainerState } from './state.js';
@@ -42,6 +43,7 @@ import { nowNano, parseSince, rfc3339Nano } from './time.js';
 import type { ContainerRecord, EngineEvent, HostConfig, RestartPolicy, VolumeRecord } from './types.js';
 import { ZERO_TIME } from './types.js';
 import { parseCpus, parseRestartPolicy, parseSize, parseSwap, validCpuset } from './units.js';
+import { applyBlkioUpdate, specBlockIO, type BlkioOptions } from './update-blkio.js';
 
 /** bin/berth, run by a monitor as its exit command (from dist/src/engine and from the bundle). */
 export const BERTH_BIN = fileURLToPath(new URL('../../../bin/berth', import.meta.url));
@@ -105,9 +107,13 @@ export interface ExecOptions {
   privileged?: boolean;
   /** inherit: the caller's stdio (the CLI); pipe: streams on the result (the library); or per fd. */
   stdio?: Stdio | [Stdio, Stdio, Stdio];
+  /** Internal (health probes, health-probe.ts): the cgroup.procs files to join instead of the container's. */
+  cgroupProcs?: string[];
+  /** A shim the caller started early with the same stdio (the CLI: it starts while the store opens). */
+  shim?: PendingShim;
 }
 
-export interface UpdateOptions {
+export interface UpdateOptions extends BlkioOptions {
   memory?: number | string;
   memorySwap?: number | string;
   cpus?: number | string;
@@ -139,6 +145,8 @@ export class Engine {
   private removedExit = new Map<string, number>();
   private imagesHandle: EngineImages | undefined;
   private pendingRemovals = new Set<Promise<void>>();
+  /** Containers this engine created and has not started yet: no cgroup of a crashed start can exist. */
+  private fresh = new Set<string>();
   private networkingHandle: EngineNetworking | undefined;
 
   constructor(readonly opts: EngineOptions = {}) {
@@ -232,10 +240,12 @@ export class Engine {
       restartCount: ex?.restarts ?? rec.restartCount,
       error: ex ? ex.error : 'the container monitor is gone (killed, or the host restarted): the container was stopped',
     };
-    if (this.store.update(rec.id, changes, [rec.state])) {
+    // the exit and its events in one transaction (one commit)
+    this.store.tx(() => {
+      if (!this.store.update(rec.id, changes, [rec.state])) return;
       this.event(rec, 'die', { exitCode: String(changes.exitCode), ...(changes.oomKilled ? { oomKilled: 'true' } : {}) });
       if (changes.oomKilled) this.event(rec, 'oom');
-    }
+    });
     const now = this.store.get(rec.id);
     if (now && !now.cleaned && now.state === 'exited') this.cleanup(now);
     return this.store.get(rec.id);
@@ -250,8 +260,8 @@ export class Engine {
     this.destroyCgroup(rec);
     releaseUsernsRootfs(this.paths.root, rec.id, (m) => this.warn(m));
     rmTree(this.paths.stateDir(rec.id));
-    // a stopped container keeps no address; one that goes for good need not wait for its netns
-    this.track(this.networking.release(rec.id, { background: rec.hostConfig.AutoRemove }));
+    // a stopped container keeps no address
+    this.track(this.networking.release(rec.id));
     if (rec.hostConfig.AutoRemove) this.removeRecord(rec, true);
   }
 
@@ -491,7 +501,7 @@ export class Engine {
     const userns = usernsMaps(n.hostConfig, id, new UsernsRanges(this.paths.root), (x) => !!this.store.get(x));
     if (userns) applyUserns(spec, userns);
     try {
-      validateSpec(JSON.parse(JSON.stringify(spec)));
+      validateSpec(specToValidate(spec, n.hostConfig));
     } catch (e) {
       throw invalid((e as Error).message);
     }
@@ -521,6 +531,7 @@ export class Engine {
     try {
       for (const l of links) mkdirSync(this.paths.volumeData(l.volume), { recursive: true, mode: 0o755 });
       this.writeContainerFiles(rec);
+      this.fresh.add(id);
     } catch (e) {
       this.removeRecord(rec, true);
       throw e;
@@ -570,10 +581,12 @@ export class Engine {
       this.cleanup(rec);
       rec = this.store.get(rec.id) ?? rec;
     }
+    // created by this engine just now (run): its files are written and it never had a cgroup
+    const fresh = this.fresh.delete(rec.id);
     const stateDir = this.paths.stateDir(rec.id);
     rmTree(stateDir);
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    this.writeContainerFiles(rec);
+    if (!fresh) this.writeContainerFiles(rec);
     const rootMount = rec.spec.annotations?.[ANN_SNAPSHOT] ? await this.images.snapshotter.mountContainer(rec.id) : undefined; // again after a reboot
     const spec: Spec = JSON.parse(JSON.stringify(rec.spec));
     let mgr: BerthCgroupManager | undefined;
@@ -583,7 +596,7 @@ export class Engine {
     try {
       mgr = this.cgroup(rec);
       try {
-        mgr.destroy(); // a stale one from a crash
+        if (!fresh) mgr.destroy(); // a stale one from a crash
       } catch {
         /* none, or busy: create reports it */
       }
@@ -626,9 +639,11 @@ export class Engine {
         state: 'running', pid: started.pid, monitorPid: started.monitorPid, monitorStart: processStartTime(started.monitorPid) ?? '',
         startedAt: rfc3339Nano(), exitCode: 0, oomKilled: false, error: '', restartCount: 0, cleaned: false,
       };
-      this.store.update(rec.id, changes);
+      this.store.tx(() => {
+        this.store.update(rec.id, changes);
+        this.event(rec, 'start');
+      });
       this.networking.started(rec.id);
-      this.event(rec, 'start');
       return { rec: { ...rec, ...changes } as ContainerRecord, ...(started.attach ? { attach: started.attach } : {}) };
     } catch (e) {
       if (mgr) this.destroyCgroup(rec);
@@ -644,33 +659,13 @@ export class Engine {
     }
   }
 
-  /**
-   * The compiled seccomp program of a spec, in the shared cache under the root (compiled once
-   * per distinct profile). `known` is the file recorded at create: reused while it exists, so
-   * a start neither hashes nor compiles the profile.
-   */
-  private async seccompFile(spec: Spec, known: string): Promise<string> {
-    if (!spec.linux?.seccomp) return '';
-    if (known && existsSync(known)) return known;
-    const { seccompProgramFile } = await import('../seccomp/cache.js');
-    try {
-      return seccompProgramFile(spec.linux.seccomp, this.paths.seccompCache());
-    } catch (e) {
-      throw invalid(`seccomp profile: ${(e as Error).message}`);
-    }
+  /** The compiled seccomp program of a spec (seccomp-file.ts); `known`: the file recorded at create. */
+  private seccompFile(spec: Spec, known: string): Promise<string> {
+    return seccompProgramOf(spec, this.paths.seccompCache(), known);
   }
 
-  private async seccompLoad(rec: ContainerRecord): Promise<SeccompLoad | undefined> {
-    const sc = rec.spec.linux?.seccomp;
-    if (!sc) return undefined;
-    const file = await this.seccompFile(rec.spec, rec.seccompFile);
-    // SECCOMP_FILTER_FLAG_* from the profile's flags (the default profile has none)
-    let flags = 0;
-    if (sc.flags?.length) {
-      const { seccompFilterFlags } = await import('../seccomp/cache.js');
-      flags = seccompFilterFlags(sc).flags;
-    }
-    return { file, flags };
+  private seccompLoad(rec: ContainerRecord): Promise<SeccompLoad | undefined> {
+    return seccompLoadOf(rec.spec, this.paths.seccompCache(), rec.seccompFile);
   }
 
   // ---------------------------------------------------------------- stop, kill, wait
@@ -794,7 +789,7 @@ export class Engine {
         // auto-removed on the way down, maybe by the monitor's cleanup: its root file system too
         if (first.spec.annotations?.[ANN_SNAPSHOT]) await this.settleSnapshot(id);
         // the remover releases the network too; a host port or a static address is free on return
-        if (this.networking.holdsReusable(first)) await this.networking.release(id, { background: true });
+        if (this.networking.holdsReusable(first)) await this.networking.release(id);
         return this.removedExit.get(id) ?? 0;
       }
       if (!isLive(rec.state)) return rec.exitCode;
@@ -830,9 +825,14 @@ export class Engine {
 
   private removeRecord(rec: ContainerRecord, anonymousVolumes: boolean): void {
     const vols = this.store.containerVolumes(rec.id);
-    if (!this.store.removeContainer(rec.id)) return;
+    // the row and its destroy event in one transaction (one commit)
+    const removed = this.store.tx(() => {
+      if (!this.store.removeContainer(rec.id)) return false;
+      this.event(rec, 'destroy');
+      return true;
+    });
+    if (!removed) return;
     this.removedExit.set(rec.id, rec.exitCode);
-    this.event(rec, 'destroy');
     rmTree(this.paths.containerDir(rec.id));
     releaseUsernsRootfs(this.paths.root, rec.id, (m) => this.warn(m));
     rmTree(this.paths.stateDir(rec.id));
@@ -899,6 +899,7 @@ export class Engine {
       hc.CpusetCpus = u.cpusetCpus;
     }
     if (u.pidsLimit !== undefined) hc.PidsLimit = u.pidsLimit;
+    const blkioLive = applyBlkioUpdate(hc, u); // update-blkio.ts: null when no block I/O option
     let restart: RestartPolicy | undefined;
     if (u.restart !== undefined) {
       restart = field('--restart', u.restart, () => parseRestartPolicy(u.restart!));
@@ -908,11 +909,14 @@ export class Engine {
     if (hc.Memory > 0 && hc.Memory < 6 * 1024 * 1024) throw invalid('Minimum memory limit allowed is 6MB');
     if (hc.MemorySwap > 0 && hc.MemorySwap < hc.Memory) throw invalid('Minimum memoryswap limit should be larger than memory limit, see usage');
     const resources = resourcesOf(hc);
+    const blockIO = specBlockIO(hc, rec.spec.linux?.resources?.blockIO);
+    if (blockIO) resources.blockIO = blockIO;
     const spec: Spec = JSON.parse(JSON.stringify(rec.spec));
     spec.linux ??= {};
     spec.linux.resources = { ...resources, ...(rec.spec.linux?.resources?.devices ? { devices: rec.spec.linux.resources.devices } : {}) };
     if (isLive(rec.state)) {
-      const { devices: _d, ...live } = resources;
+      const { devices: _d, blockIO: _b, ...rest } = resources;
+      const live: LinuxResources = { ...rest, ...(blkioLive ? { blockIO: blkioLive } : {}) };
       try {
         this.cgroup(rec).update(live);
       } catch (e) {
@@ -982,11 +986,11 @@ export class Engine {
     const stdio = o.stdio ?? 'pipe';
     if (o.tty && !o.detach && (Array.isArray(stdio) ? stdio[1] : stdio) !== 'inherit') throw invalid('exec: a terminal (tty) needs the caller\'s own stdio');
     const plan = compileExec({
-      process: p, namespaces, mode: o.detach ? 'detach' : 'wait', cgroupProcs: this.cgroup(rec).procsFiles(), setgroups: true,
+      process: p, namespaces, mode: o.detach ? 'detach' : 'wait', cgroupProcs: o.cgroupProcs ?? this.cgroup(rec).procsFiles(), setgroups: true,
       ...(o.tty && !o.detach ? { consoleProxy: true } : {}), ...(seccomp ? { seccomp } : {}),
     });
     if (o.tty && o.detach) throw invalid('exec: -t with -d is not supported (no terminal to attach later)');
-    const run = await runShim(encodePlan(plan), o.detach ? 'ignore' : stdio);
+    const run = await (o.shim ? o.shim.run(encodePlan(plan)) : runShim(encodePlan(plan), o.detach ? 'ignore' : stdio));
     this.event(rec, 'exec_start', { execID: String(run.pid) });
     return run;
   }

@@ -86,8 +86,8 @@ export interface HostConfig extends BlkioHostConfig, Partial<UsernsHostConfig> {
   DnsOptions?: string[];
   ExtraHosts?: string[];
   /** docker's NetworkingConfig endpoint settings of the container's network (--ip, --network-alias). */
-  /** IPv6Address: --ip6; EgressRate: --egress-rate in bytes/s (berth's own). */
-  NetworkEndpoint?: { Aliases: string[]; IPv4Address: string; IPv6Address?: string; EgressRate?: number };
+  /** IPv6Address: --ip6; MacAddress: --mac-address; EgressRate: --egress-rate in bytes/s (berth's own). */
+  NetworkEndpoint?: { Aliases: string[]; IPv4Address: string; IPv6Address?: string; MacAddress?: string; EgressRate?: number };
   Memory: number;
   MemorySwap: number;
   NanoCpus: number;

@@ -12,10 +12,13 @@ import { bool, filterFlags as filters, list, str, UsageError, type FlagDef, type
 import { IMAGE_VERBS } from './image-commands.js';
 import { NETWORK_RUN_FLAGS, NETWORK_VERBS, networkRunOptions } from './network-commands.js';
 import { BLKIO_HEALTH_FLAGS, blkioHealthOptions } from './resource-health-flags.js';
+import { blkioUpdateOptions, checkUpdateValues, UPDATE_BLKIO_FLAGS } from './update-flags.js';
 import { healthOf } from '../../engine/health.js';
 import { HEALTH_VERBS } from './health-commands.js';
 import { SYSTEM_EXTRA, SYSTEM_VERBS } from './system-commands.js';
 import { COPY_VERBS } from './copy-commands.js';
+import { VERSION_COMMAND } from './version-command.js';
+import { EXEC_COMMAND } from './exec-command.js';
 
 export interface Ctx {
   engine(): Engine;
@@ -184,7 +187,8 @@ async function pump(ctx: Ctx, engine: Engine, id: string, a: AttachClient, o: { 
   a.ref();
   a.on('stdout', (d: Buffer) => process.stdout.write(d));
   a.on('stderr', (d: Buffer) => process.stderr.write(d));
-  const stdin = process.stdin;
+  // process.stdin is a stream made on first use (~3 ms of a CLI start): only when it is read
+  const stdin = (o.stdin || o.tty ? process.stdin : undefined)!;
   let raw = false;
   const cleanups: (() => void)[] = [];
   let detached = false;
@@ -487,56 +491,7 @@ export const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
-  exec: {
-    usage: 'exec [OPTIONS] CONTAINER COMMAND [ARG...]',
-    summary: 'Execute a command in a running container',
-    flags: [
-      { name: 'detach', short: 'd', kind: 'bool', help: 'Detached mode: run command in the background' },
-      { name: 'env', short: 'e', kind: 'list', help: 'Set environment variables' },
-      { name: 'env-file', kind: 'list', help: 'Read in a file of environment variables' },
-      { name: 'interactive', short: 'i', kind: 'bool', help: 'Keep STDIN open even if not attached' },
-      { name: 'privileged', kind: 'bool', help: 'Give extended privileges to the command' },
-      { name: 'tty', short: 't', kind: 'bool', help: 'Allocate a pseudo-TTY' },
-      { name: 'user', short: 'u', kind: 'string', help: 'Username or UID (format: "<name|uid>[:<group|gid>]")' },
-      { name: 'workdir', short: 'w', kind: 'string', help: 'Working directory inside the container' },
-    ],
-    interspersed: false,
-    minArgs: 2,
-    async run(ctx, f, a) {
-      const engine = ctx.engine();
-      const env: string[] = [];
-      for (const file of list(f, 'env-file')) env.push(...parseEnvFile(readFileSync(file, 'utf8')));
-      env.push(...list(f, 'env'));
-      const tty = bool(f, 'tty') && !bool(f, 'detach');
-      let r;
-      try {
-        r = await engine.exec(a[0]!, {
-          cmd: a.slice(1), env, tty, detach: bool(f, 'detach'), privileged: bool(f, 'privileged'),
-          ...(str(f, 'user') ? { user: str(f, 'user')! } : {}), ...(str(f, 'workdir') ? { workdir: str(f, 'workdir')! } : {}),
-          stdio: [bool(f, 'interactive') || tty ? 'inherit' : 'ignore', 'inherit', 'inherit'],
-        });
-      } catch (e) {
-        if (isEngineError(e, 'commandnotfound') || isEngineError(e, 'notexecutable')) {
-          ctx.err(`OCI runtime exec failed: exec failed: unable to start container process: ${(e as Error).message}: unknown\n`);
-          return startFailureCode(e);
-        }
-        throw e;
-      }
-      if (bool(f, 'detach')) return 0;
-      const fwd = (sig: NodeJS.Signals) => {
-        try {
-          process.kill(r.pid, sig);
-        } catch {
-          /* gone */
-        }
-      };
-      const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-      if (!tty) for (const s of sigs) process.on(s, fwd);
-      const code = await r.exit;
-      for (const s of sigs) process.off(s, fwd);
-      return code;
-    },
-  },
+  exec: EXEC_COMMAND, // its own module (exec-command.ts)
   inspect: {
     usage: 'inspect [OPTIONS] NAME|ID [NAME|ID...]',
     summary: 'Return low-level information on containers and volumes',
@@ -656,11 +611,13 @@ export const COMMANDS: Record<string, Command> = {
       { name: 'memory-swap', kind: 'string', value: 'bytes', help: "Swap limit equal to memory plus swap: -1 to enable unlimited swap" },
       { name: 'pids-limit', kind: 'int', help: 'Tune container pids limit (set -1 for unlimited)' },
       { name: 'restart', kind: 'string', help: 'Restart policy to apply when a container exits' },
+      ...UPDATE_BLKIO_FLAGS,
     ],
     minArgs: 1,
     async run(ctx, f, a) {
       const engine = ctx.engine();
       const u = {
+        ...blkioUpdateOptions(f),
         ...(str(f, 'memory') !== undefined ? { memory: str(f, 'memory')! } : {}),
         ...(str(f, 'memory-swap') !== undefined ? { memorySwap: str(f, 'memory-swap')! } : {}),
         ...(str(f, 'cpus') !== undefined ? { cpus: str(f, 'cpus')! } : {}),
@@ -670,6 +627,7 @@ export const COMMANDS: Record<string, Command> = {
         ...(str(f, 'restart') !== undefined ? { restart: str(f, 'restart')! } : {}),
       };
       if (!Object.keys(u).length) throw new UsageError('you must provide one or more flags when using this command');
+      checkUpdateValues(u);
       return each(ctx, a, async (id) => (engine.update(id, u), id));
     },
   },
@@ -727,20 +685,7 @@ export const COMMANDS: Record<string, Command> = {
       return 0;
     },
   },
-  version: {
-    usage: 'version [OPTIONS]',
-    summary: 'Show the berth version information',
-    flags: [FORMAT_FLAG],
-    maxArgs: 0,
-    async run(ctx, f) {
-      const v = { Client: { Version: ctx.version, ApiVersion: '1.43', GoVersion: `node ${process.version}`, Os: 'linux', Arch: process.arch === 'x64' ? 'amd64' : process.arch, Engine: 'berth (daemonless)' } };
-      const fmt = str(f, 'format');
-      if (fmt === 'json') ctx.out(JSON.stringify(v) + '\n');
-      else if (fmt) ctx.out(template(fmt)(v) + '\n');
-      else ctx.out(`Client: berth\n Version:           ${ctx.version}\n API version:       1.43 (Docker Engine API, not served yet)\n Node.js version:   ${process.version}\n OS/Arch:           linux/${v.Client.Arch}\n Engine:            daemonless (one berth-monitor per container)\n`);
-      return 0;
-    },
-  },
+  version: VERSION_COMMAND, // its own module: main.ts runs it without loading the others
   ...IMAGE_VERBS,
   ...HEALTH_VERBS,
   ...SYSTEM_VERBS,

@@ -14,7 +14,9 @@
  *   - serves attach on the unix socket "attach.sock": frames of docker's stream format
  *     (8-byte header: stream, 0, 0, 0, big-endian length) carry stdout (1) and stderr (2) to
  *     clients, and the exit status (5) when the container stops; clients send stdin (0), a
- *     terminal size (3: rows, cols as big-endian u16) and the end of stdin (4);
+ *     terminal size (3: rows, cols as big-endian u16) and the end of stdin (4, or a half-close);
+ *     a client keeps getting output until the exit frame, then the monitor ends its side and
+ *     waits (up to 2 s) for the client to hang up (clients_linger);
  *   - applies the restart policy it was given (no, always, on-failure[:N], unless-stopped) with
  *     docker's backoff (100 ms doubling to 1 min, reset after 10 s of running), re-running the
  *     same plan; a file "stopped" (written by the engine before it stops or kills the container)
@@ -85,6 +87,7 @@ struct stream {
 struct client {
 	int fd;
 	int initial;
+	int eof; /* the client ended its side (shutdown): it still gets output and the exit frame */
 	unsigned char hdr[8];
 	int hdrlen;
 	uint32_t left; /* payload bytes left in the current frame */
@@ -383,8 +386,18 @@ static void client_read(struct client *c)
 {
 	unsigned char *buf = (unsigned char *)iobuf;
 	ssize_t n = read(c->fd, buf, sizeof(iobuf));
-	if (n <= 0) {
+	if (n < 0 && errno == EINTR)
+		return;
+	if (n < 0) {
 		client_close(c);
+		return;
+	}
+	if (n == 0) {
+		/* a half-close is the end of its stdin (docker: CloseWrite), not of the attach: keep
+		 * sending it output and the exit frame; it is closed when it hangs up for good */
+		c->eof = 1;
+		if (stdin_once && !tty)
+			close_stdin();
 		return;
 	}
 	for (ssize_t i = 0; i < n;) {
@@ -420,6 +433,46 @@ static void client_read(struct client *c)
 			c->hdrlen = 0;
 		}
 	}
+}
+
+/*
+ * The monitor is leaving: close the clients gracefully. A client may still be writing (stdin,
+ * end of stdin, a terminal size sent as it starts) when the container goes down; closing a
+ * socket with the client's write in flight fails that write (EPIPE), and a client such as
+ * node's net.Socket then discards the output and exit frame it has received but not read yet.
+ * So end our side only (the client reads EOF after the exit frame), discard what it still
+ * sends, and close once it has hung up -- or after 2 s, for a client that never does.
+ */
+static void clients_linger(void)
+{
+	long long end = now_ns(CLOCK_MONOTONIC) + 2000000000LL;
+	for (int k = 0; k < MAX_CLIENTS; k++)
+		if (clients[k].fd >= 0 && shutdown(clients[k].fd, SHUT_WR) < 0)
+			client_close(&clients[k]);
+	for (;;) {
+		struct pollfd pf[MAX_CLIENTS];
+		int open = 0;
+		for (int k = 0; k < MAX_CLIENTS; k++) {
+			pf[k] = (struct pollfd){.fd = clients[k].fd, .events = clients[k].eof ? 0 : POLLIN};
+			open += clients[k].fd >= 0;
+		}
+		long long left = (end - now_ns(CLOCK_MONOTONIC)) / 1000000;
+		if (!open || left <= 0)
+			break;
+		int r = poll(pf, MAX_CLIENTS, (int)left);
+		if (r < 0 && errno != EINTR)
+			break;
+		for (int k = 0; k < MAX_CLIENTS; k++) {
+			if (clients[k].fd < 0 || !(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t n = clients[k].eof ? 0 : read(clients[k].fd, iobuf, sizeof(iobuf));
+			if (n == 0 || (n < 0 && errno != EINTR))
+				client_close(&clients[k]);
+		}
+	}
+	for (int k = 0; k < MAX_CLIENTS; k++)
+		if (clients[k].fd >= 0)
+			client_close(&clients[k]);
 }
 
 static int listen_attach(const char *name)
@@ -855,6 +908,8 @@ static char **standby_job(int *argc)
 	return argv;
 }
 
+static char *args_start, *args_end;
+
 static void usage(void)
 {
 	msg("%s", "berth-monitor: a helper of berth, started by the engine; not meant to be run by hand\n");
@@ -865,6 +920,9 @@ static int monitor_main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "init"))
 		return tiny_init(argv + 2);
+	/* the command line's memory (/proc/PID/cmdline): the linger child retitles it */
+	args_start = argv[0];
+	args_end = argv[argc - 1] + strlen(argv[argc - 1]);
 	int standby = argc == 3 && !strcmp(argv[1], "--standby");
 	if (standby) {
 		/* argv[2] is room (spaces) for what ps should show: this container's arguments */
@@ -993,8 +1051,8 @@ static int monitor_main(int argc, char **argv)
 		pf[np++] = (struct pollfd){.fd = out_s.fd, .events = POLLIN};
 		pf[np++] = (struct pollfd){.fd = err_s.fd, .events = POLLIN};
 		pf[np++] = (struct pollfd){.fd = listen_fd, .events = POLLIN};
-		for (int k = 0; k < MAX_CLIENTS; k++)
-			pf[np++] = (struct pollfd){.fd = clients[k].fd, .events = POLLIN};
+		for (int k = 0; k < MAX_CLIENTS; k++) /* an ended client: only its hang-up (POLLHUP) */
+			pf[np++] = (struct pollfd){.fd = clients[k].fd, .events = clients[k].eof ? 0 : POLLIN};
 		int timeout = -1;
 		long long now = now_ns(CLOCK_MONOTONIC);
 		if (exited && drain_until)
@@ -1055,8 +1113,12 @@ static int monitor_main(int argc, char **argv)
 				client_add(c, 0);
 		}
 		for (int k = 0; k < MAX_CLIENTS; k++)
-			if (clients[k].fd >= 0 && pf[4 + k].fd == clients[k].fd && (pf[4 + k].revents & (POLLIN | POLLHUP | POLLERR)))
-				client_read(&clients[k]);
+			if (clients[k].fd >= 0 && pf[4 + k].fd == clients[k].fd && (pf[4 + k].revents & (POLLIN | POLLHUP | POLLERR))) {
+				if (clients[k].eof)
+					client_close(&clients[k]);
+				else
+					client_read(&clients[k]);
+			}
 
 		if (health_at && init_pid && !exited && now_ns(CLOCK_MONOTONIC) >= health_at) {
 			health_spawn();
@@ -1120,11 +1182,28 @@ static int monitor_main(int argc, char **argv)
 			write_pid_file();
 		}
 	}
+	unlink("attach.sock");
+	close(listen_fd); /* no new clients while the last ones are let go */
+	if (log_fd >= 0)
+		close(log_fd);
+	/* the clients are let go by a child: the monitor's exit (to the engine: the container is
+	 * down, `wait` answers, `rm` may go on) is not held up by a client's hang-up */
+	int any = 0;
+	for (int k = 0; k < MAX_CLIENTS; k++)
+		any |= clients[k].fd >= 0;
+	if (any && fork() == 0) {
+		/* not to be taken for the monitor (ps, leak checks): its command line names no container */
+		static const char title[] = "berth-monitor-linger";
+		size_t room = (size_t)(args_end - args_start);
+		if (args_start && room > sizeof(title)) {
+			memset(args_start, 0, room);
+			memcpy(args_start, title, sizeof(title));
+		}
+		clients_linger();
+		_exit(0);
+	}
 	for (int k = 0; k < MAX_CLIENTS; k++)
 		if (clients[k].fd >= 0)
 			client_close(&clients[k]);
-	if (log_fd >= 0)
-		close(log_fd);
-	unlink("attach.sock");
 	return 0;
 }

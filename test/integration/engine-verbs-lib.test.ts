@@ -217,8 +217,26 @@ describe('library: the verbs of issue 6', () => {
     await berth.remove(id);
   });
 
-  test('the Berth class offers attach with Node streams and an AbortSignal', { todo: 'library gap: Berth has no attach(); only berth.engine.attach (an AttachClient, no streams, no signal)' }, () => {
-    assert.equal(typeof (berth as unknown as { attach?: unknown }).attach, 'function');
+  test('the Berth class offers attach with Node streams and an AbortSignal (more in engine-attach-lib.test.ts)', async () => {
+    const go = `/tmp/go-${uniq('battach')}`;
+    const { id } = await berth.run({ rootfs, network: 'none', cmd: ['sh', '-c', `while [ ! -e ${go} ]; do echo tick; sleep 0.1; done; echo late; exit 7`], detach: true });
+    made.add(id);
+    // the signal detaches; the container keeps running
+    const ac = new AbortController();
+    const first = collector();
+    const p1 = berth.attach(id, { stdout: first, signal: ac.signal });
+    await until('output through the first attach', () => first.text().includes('tick\n'));
+    ac.abort();
+    assert.equal((await p1).detached, true);
+    assert.equal(state(id).Status, 'running');
+    // attached again until it exits: its status and the rest of its output
+    const out = collector();
+    const p2 = berth.attach(id, { stdout: out });
+    await until('output through the second attach', () => out.text().includes('tick\n'));
+    await berth.exec(id, { cmd: ['touch', go] });
+    assert.deepEqual(await p2, { detached: false, exitCode: 7, stderr: '' });
+    assert.match(out.text(), /late\n$/);
+    await berth.remove(id);
   });
 
   test('bad input: the error kind and message, and nothing created', async () => {

@@ -1,0 +1,161 @@
+// The library's attach (`berth.attach`, `berth.start(id, { attach: true })`) and live stats
+// (`berth.stats(id, { stream: true })`): an engine AttachClient pumped to and from Node streams,
+// ended by the container's exit, the detach keys or an AbortSignal.
+import { Readable, type Writable } from 'node:stream';
+import type { ContainerStats, Engine } from './engine/engine.js';
+import { EngineError, isEngineError } from './engine/errors.js';
+import type { AttachClient } from './engine/monitor.js';
+import { isLive } from './engine/state.js';
+
+export interface AttachOptions {
+  /** Fed to the container's stdin (it must have been created with `interactive`); its end closes stdin. */
+  stdin?: Readable | string | Buffer;
+  /** Where the container's output goes (default: collected into the result). */
+  stdout?: Writable;
+  stderr?: Writable;
+  /**
+   * docker's --detach-keys ("ctrl-p,ctrl-q", "ctrl-x", "a,b"): seen in stdin, they detach and the
+   * container keeps running. Default: "ctrl-p,ctrl-q" for a container with a terminal, else none.
+   */
+  detachKeys?: string;
+  /** Aborting detaches (the container keeps running; stop it with kill/stop). */
+  signal?: AbortSignal;
+}
+
+export interface AttachResult {
+  /** The container's exit status; undefined when detached. */
+  exitCode?: number;
+  /** True when the detach keys or the signal ended the attach before the container exited. */
+  detached: boolean;
+  /** Collected output when no stdout/stderr stream was given. */
+  stdout?: string;
+  stderr?: string;
+}
+
+export interface StatsOptions {
+  /** Samples until the container stops or the signal aborts (like `docker stats`); default false: one sample. */
+  stream?: boolean;
+  signal?: AbortSignal;
+  /** The time each sample's CPU % is measured over (default 500 ms); > 0. */
+  intervalMs?: number;
+}
+
+/** Parses docker's --detach-keys into bytes; throws an 'invalid' EngineError naming the field. */
+export function parseDetachKeys(spec: string): number[] {
+  const keys = spec.split(',').map((k) => {
+    const m = /^ctrl-([a-z@[\\\]^_])$/.exec(k);
+    if (m) return m[1]!.charCodeAt(0) & 0x1f;
+    if (k.length === 1) return k.charCodeAt(0);
+    throw new EngineError('invalid', `invalid detachKeys "${spec}": use keys like "ctrl-p,ctrl-q", "ctrl-x" or "a,b" (ctrl-<a-z@[\\]^_> or single characters, comma separated)`);
+  });
+  return keys;
+}
+
+/** Finds the detach sequence across chunks: returns the bytes to forward and whether it was seen. */
+function detachScanner(keys: number[]): (d: Buffer) => { forward: Buffer; detach: boolean } {
+  let matched = 0; // how many keys of the sequence the previous chunks ended with (held back)
+  return (d) => {
+    const out: number[] = [];
+    for (const b of d) {
+      if (b === keys[matched]) {
+        matched++;
+        if (matched === keys.length) return { forward: Buffer.from(out), detach: true };
+        continue;
+      }
+      // a partial match that failed: its bytes were input after all
+      for (let i = 0; i < matched; i++) out.push(keys[i]!);
+      matched = b === keys[0] ? 1 : 0;
+      if (!matched) out.push(b);
+    }
+    return { forward: Buffer.from(out), detach: false };
+  };
+}
+
+/**
+ * Pumps an attach connection to Node streams until the container exits, the detach keys are
+ * typed or the signal aborts. The connection is closed when this returns.
+ */
+export async function pumpAttach(engine: Engine, id: string, a: AttachClient, o: AttachOptions & { keys: number[] }): Promise<AttachResult> {
+  a.ref();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  a.on('stdout', o.stdout ? (d: Buffer) => void o.stdout!.write(d) : (d: Buffer) => void out.push(d));
+  a.on('stderr', o.stderr ? (d: Buffer) => void o.stderr!.write(d) : (d: Buffer) => void err.push(d));
+  let detached = false;
+  const detach = () => {
+    detached = true;
+    a.close();
+  };
+  const done = new Promise<number | undefined>((res) => {
+    a.once('exit', (c: number) => res(c));
+    a.once('close', () => res(detached ? undefined : a.exitStatus ?? -1));
+  });
+  o.signal?.addEventListener('abort', detach, { once: true });
+  if (o.signal?.aborted) detach();
+  let stdin: Readable | undefined;
+  if (o.stdin !== undefined && !detached) {
+    stdin = typeof o.stdin === 'string' || Buffer.isBuffer(o.stdin) ? Readable.from([Buffer.from(o.stdin)]) : o.stdin;
+    const scan = o.keys.length ? detachScanner(o.keys) : undefined;
+    const onData = (c: Buffer | string) => {
+      if (detached) return;
+      const d = Buffer.from(c);
+      if (!scan) return a.write(d);
+      const r = scan(d);
+      if (r.forward.length) a.write(r.forward);
+      if (r.detach) detach();
+    };
+    stdin.on('data', onData);
+    stdin.once('end', () => void (!detached && a.endStdin()));
+    stdin.on('error', () => {});
+    void done.then(() => stdin!.off('data', onData));
+  }
+  let code = await done;
+  o.signal?.removeEventListener('abort', detach);
+  a.close();
+  if (!detached) {
+    // until its exit is recorded (and an autoRemove container removed): a remove or inspect
+    // right after must see it stopped, as after docker's attach
+    const final = await engine.wait(id).catch(() => code ?? -1);
+    if (code === undefined || code < 0) code = final;
+  }
+  return {
+    detached,
+    ...(detached ? {} : { exitCode: code }),
+    ...(o.stdout ? {} : { stdout: Buffer.concat(out).toString() }),
+    ...(o.stderr ? {} : { stderr: Buffer.concat(err).toString() }),
+  };
+}
+
+/** The detach keys for a container: the given ones, or docker's default when it has a terminal. */
+export function keysFor(tty: boolean, spec: string | undefined): number[] {
+  if (spec !== undefined) return parseDetachKeys(spec);
+  return tty ? parseDetachKeys('ctrl-p,ctrl-q') : [];
+}
+
+/** Live samples, one per interval, until the container stops (or is removed) or the signal aborts. */
+export function statsStream(engine: Engine, id: string, o: StatsOptions): Readable {
+  const interval = o.intervalMs ?? 500;
+  async function* samples(): AsyncGenerator<ContainerStats> {
+    const signal = o.signal;
+    while (!signal?.aborted) {
+      let s: ContainerStats;
+      try {
+        if (!isLive(engine.get(id).state)) return;
+        s = await engine.stats(id, interval);
+      } catch (e) {
+        if (isEngineError(e, 'notfound')) return; // removed meanwhile
+        throw e;
+      }
+      if (signal?.aborted) return;
+      yield s;
+    }
+  }
+  return Readable.from(samples(), { objectMode: true });
+}
+
+/** Checks stats' options where they enter. */
+export function checkStatsOptions(o: StatsOptions): void {
+  if (o.intervalMs !== undefined && !(Number.isFinite(o.intervalMs) && o.intervalMs > 0)) {
+    throw new EngineError('invalid', `invalid intervalMs ${o.intervalMs}: give a number of milliseconds > 0`);
+  }
+}

@@ -8,8 +8,9 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { DIST, REPO, have, msSince, requireRootAndBuild, stats, table, f1, f2 } from './lib.mjs';
+import { podmanPeer } from './podman.mjs';
 
 requireRootAndBuild();
 const N = Number(process.env.BENCH_N ?? 10);
@@ -25,20 +26,8 @@ const stateRoot = `/run/berth-x${process.pid}`;
 const bg = ['--root', join(dir, 'berth'), '--state-root', stateRoot];
 const berth = (args) => spawnSync(BERTH, [...bg, ...args], { encoding: 'utf8' });
 
-const podmanOk = have('podman') && have('runc');
-const PATH = [dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(delimiter);
-const penv = { ...process.env, PATH, CONTAINERS_CONF: join(dir, 'containers.conf'), CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf') };
-const pg = ['--root', join(dir, 'graph'), '--runroot', join(dir, 'runroot'), '--tmpdir', join(dir, 'tmp'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', '--runtime', 'runc'];
-const podman = (args) => spawnSync('podman', [...pg, ...args], { encoding: 'utf8', env: penv });
 const IMAGE = `localhost/berth-bench-extras:${process.pid}`;
-if (podmanOk) {
-  const q = (s) => JSON.stringify(s);
-  writeFileSync(penv.CONTAINERS_CONF, `[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\nnetns = "none"\nlog_driver = "k8s-file"\n[engine]\nconmon_env_vars = [${q(`PATH=${PATH}`)}, ${q(`CONTAINERS_CONF=${penv.CONTAINERS_CONF}`)}, ${q(`CONTAINERS_STORAGE_CONF=${penv.CONTAINERS_STORAGE_CONF}`)}]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nevents_logfile_path = ${q(join(dir, 'events.log'))}\nlock_type = "file"\ntmp_dir = ${q(join(dir, 'tmp'))}\nvolume_path = ${q(join(dir, 'volumes'))}\n[network]\nnetwork_config_dir = ${q(join(dir, 'net'))}\n`);
-  writeFileSync(penv.CONTAINERS_STORAGE_CONF, `[storage]\ndriver = "overlay"\ngraphroot = ${q(join(dir, 'graph'))}\nrunroot = ${q(join(dir, 'runroot'))}\n`);
-  spawnSync('tar', ['-C', rootfs, '-cf', join(dir, 'rootfs.tar'), '.']);
-  const r = podman(['import', '-q', join(dir, 'rootfs.tar'), IMAGE]);
-  if (r.status !== 0) throw new Error(`podman import: ${r.stderr}`);
-}
+const { ok: podmanOk, podman } = await podmanPeer({ dir, rootfs, image: IMAGE, netns: 'none' });
 
 function time(fn, n = N, okStatus = [0]) {
   fn(0); // warm-up

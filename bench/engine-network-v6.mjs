@@ -7,10 +7,11 @@
 // Usage: node bench/engine-network-v6.mjs   (BENCH_N iterations, default 15)
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { DIST, REPO, f1, f2, have, msSince, requireRootAndBuild, stats, table } from './lib.mjs';
+import { podmanPeer } from './podman.mjs';
 
 requireRootAndBuild();
 const N = Number(process.env.BENCH_N ?? 15);
@@ -21,11 +22,6 @@ const stateRoot = `/run/berth-bv${process.pid}`;
 const bg = ['--root', join(dir, 'berth'), '--state-root', stateRoot];
 const berth = (args) => spawnSync(BERTH, [...bg, ...args], { encoding: 'utf8' });
 
-const podmanOk = have('podman') && have('runc');
-const PATH = [dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(delimiter);
-const penv = { ...process.env, PATH, CONTAINERS_CONF: join(dir, 'containers.conf'), CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf') };
-const pg = ['--root', join(dir, 'graph'), '--runroot', join(dir, 'runroot'), '--tmpdir', join(dir, 'tmp'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', '--runtime', 'runc'];
-const podman = (args) => spawnSync('podman', [...pg, ...args], { encoding: 'utf8', env: penv });
 const IMAGE = `localhost/berth-bench-net6:${process.pid}`;
 
 // subnets no host route overlaps, and random ULAs
@@ -40,16 +36,8 @@ const check = (r, what) => {
 
 check(berth(['network', 'create', '--label', `bench=${TAG}`, '--subnet', free[0], `${TAG}-4`]), 'berth network create v4');
 check(berth(['network', 'create', '--label', `bench=${TAG}`, '--ipv6', '--subnet', free[1], '--subnet', ula(), `${TAG}-6`]), 'berth network create v6');
+const { ok: podmanOk, podman } = await podmanPeer({ dir, image: IMAGE, subnet: free[2] });
 if (podmanOk) {
-  const rootfs = join(dir, 'rootfs');
-  mkdirSync(rootfs);
-  const { makeBusyboxRootfs } = await import(join(DIST, 'test', 'helpers', 'bundle.js'));
-  makeBusyboxRootfs(rootfs);
-  const q = (s) => JSON.stringify(s);
-  writeFileSync(penv.CONTAINERS_CONF, `[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\nlog_driver = "k8s-file"\n[engine]\nconmon_env_vars = [${q(`PATH=${PATH}`)}, ${q(`CONTAINERS_CONF=${penv.CONTAINERS_CONF}`)}, ${q(`CONTAINERS_STORAGE_CONF=${penv.CONTAINERS_STORAGE_CONF}`)}]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nevents_logfile_path = ${q(join(dir, 'events.log'))}\nlock_type = "file"\ntmp_dir = ${q(join(dir, 'tmp'))}\nvolume_path = ${q(join(dir, 'volumes'))}\n[network]\nnetwork_config_dir = ${q(join(dir, 'net'))}\ndefault_subnet = ${q(free[2])}\n`);
-  writeFileSync(penv.CONTAINERS_STORAGE_CONF, `[storage]\ndriver = "overlay"\ngraphroot = ${q(join(dir, 'graph'))}\nrunroot = ${q(join(dir, 'runroot'))}\n`);
-  spawnSync('tar', ['-C', rootfs, '-cf', join(dir, 'rootfs.tar'), '.']);
-  check(podman(['import', '-q', join(dir, 'rootfs.tar'), IMAGE]), 'podman import');
   check(podman(['network', 'create', '--subnet', free[3], `${TAG}-4`]), 'podman network create v4');
   check(podman(['network', 'create', '--ipv6', '--subnet', free[4], '--subnet', ula(), `${TAG}-6`]), 'podman network create v6');
 }

@@ -11,10 +11,11 @@
 // storage, and a default subnet of its own (its 10.88.0.0/16 would collide with berth0's).
 // Usage: node bench/engine-network.mjs   (BENCH_N iterations, default 20)
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { DIST, REPO, f1, f2, have, msSince, requireRootAndBuild, stats, table } from './lib.mjs';
+import { podmanPeer } from './podman.mjs';
 
 requireRootAndBuild();
 const N = Number(process.env.BENCH_N ?? 20);
@@ -32,28 +33,12 @@ function timed(cmd, args, opts) {
 }
 const berth = (args) => timed(BERTH, [...bg, ...args]);
 
-const podmanOk = have('podman') && have('runc');
-const PATH = [dirname(process.execPath), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].join(delimiter);
-const penv = { ...process.env, PATH, CONTAINERS_CONF: join(dir, 'containers.conf'), CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf') };
-const pg = ['--root', join(dir, 'graph'), '--runroot', join(dir, 'runroot'), '--tmpdir', join(dir, 'tmp'), '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', '--runtime', 'runc'];
-const podman = (args) => timed('podman', [...pg, ...args], { env: penv });
+// podman's default network on a /24 no host route overlaps (its default is berth0's 10.88.0.0/16)
+const { hostRoutes } = await import(join(DIST, 'src', 'network', 'host.js'));
+const { overlaps, parseCidr } = await import(join(DIST, 'src', 'network', 'cidr.js'));
+const subnet = Array.from({ length: 200 }, (_, i) => `10.${210 + Math.floor(i / 100)}.${i % 100}.0/24`).find((s) => !hostRoutes().some((r) => overlaps(r.dest, parseCidr(s))));
 const IMAGE = `localhost/berth-bench-net:${process.pid}`;
-if (podmanOk) {
-  const rootfs = join(dir, 'rootfs');
-  mkdirSync(rootfs);
-  const { makeBusyboxRootfs } = await import(join(DIST, 'test', 'helpers', 'bundle.js'));
-  makeBusyboxRootfs(rootfs);
-  const q = (s) => JSON.stringify(s);
-  // default_subnet: a /24 no host route overlaps (podman's default is berth0's 10.88.0.0/16)
-  const { hostRoutes } = await import(join(DIST, 'src', 'network', 'host.js'));
-  const { overlaps, parseCidr } = await import(join(DIST, 'src', 'network', 'cidr.js'));
-  const subnet = Array.from({ length: 200 }, (_, i) => `10.${210 + Math.floor(i / 100)}.${i % 100}.0/24`).find((s) => !hostRoutes().some((r) => overlaps(r.dest, parseCidr(s))));
-  writeFileSync(penv.CONTAINERS_CONF, `[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\nlog_driver = "k8s-file"\n[engine]\nconmon_env_vars = [${q(`PATH=${PATH}`)}, ${q(`CONTAINERS_CONF=${penv.CONTAINERS_CONF}`)}, ${q(`CONTAINERS_STORAGE_CONF=${penv.CONTAINERS_STORAGE_CONF}`)}]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nevents_logfile_path = ${q(join(dir, 'events.log'))}\nlock_type = "file"\ntmp_dir = ${q(join(dir, 'tmp'))}\nvolume_path = ${q(join(dir, 'volumes'))}\n[network]\nnetwork_config_dir = ${q(join(dir, 'net'))}\ndefault_subnet = ${q(subnet)}\ndefault_network = "podman"\n`);
-  writeFileSync(penv.CONTAINERS_STORAGE_CONF, `[storage]\ndriver = "overlay"\ngraphroot = ${q(join(dir, 'graph'))}\nrunroot = ${q(join(dir, 'runroot'))}\n`);
-  spawnSync('tar', ['-C', rootfs, '-cf', join(dir, 'rootfs.tar'), '.']);
-  const r = podman(['import', '-q', join(dir, 'rootfs.tar'), IMAGE]);
-  if (r.status !== 0) throw new Error(`podman import: ${r.stderr}`);
-}
+const { ok: podmanOk, podman } = await podmanPeer({ dir, image: IMAGE, subnet, defaultNetwork: 'podman', run: timed });
 
 /** Medians of interleaved runs of several commands (each warmed up once); and their mean CPU times. */
 function interleaved(fns) {

@@ -21,8 +21,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+/* A plan only makes sense to the berth process that sent it: when that one is killed (kill -9
+ * of the CLI in the middle of `run`), the helper must not go on creating links and netns mounts
+ * after `rm -f` has released the container. BERTH_PARENT_PID names the sender; the kernel kills
+ * us with it (PDEATHSIG), and the check after catches a sender that died before the prctl. */
+static void die_with_parent(void)
+{
+  const char *p = getenv("BERTH_PARENT_PID");
+  if (!p || !*p)
+    return;
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != (pid_t)atol(p))
+    _exit(1);
+}
 
 enum { OP_SEND = 1, OP_SENDIGN = 2, OP_SETNS = 3, OP_IFINDEX = 4 };
 
@@ -89,6 +104,7 @@ static int nl_send(unsigned rec, char *msg, uint32_t len) {
 }
 
 static int netlink_main(void) {
+  die_with_parent();
   nl = nl_open();
   if (nl < 0) fail(0, errno);
   unsigned rec = 0;

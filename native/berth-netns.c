@@ -36,6 +36,7 @@ static int netns_main(int argc, char **argv)
 			return netns_fail("remove", path);
 		return 0;
 	}
+	die_with_parent(); /* berth-netlink.c: nothing is made for a sender that is gone */
 	/* the host's netns, to come back to (kept above fd 3, which the plan uses) */
 	int hostfd = -1;
 	if (then_netlink) {

@@ -249,6 +249,9 @@ function describeErrno(n: number): string {
   }
 }
 
+let env: NodeJS.ProcessEnv | undefined;
+const helperEnv = () => (env ??= { ...process.env, BERTH_PARENT_PID: String(process.pid) });
+
 /**
  * Runs a plan in one berth-netlink process. `fds` are inherited as 3, 4, ... (netns files opened
  * here, referred to by SETNS and IFLA_NET_NS_FD). Resolves when every step succeeded.
@@ -256,7 +259,9 @@ function describeErrno(n: number): string {
 export function runPlan(plan: Plan, fds: number[] = [], args: string[] = ['netlink']): Promise<void> {
   const helper = ensureHelper();
   return new Promise((resolve, reject) => {
-    const child = spawn(helper, args, { stdio: ['pipe', 'pipe', 'pipe', ...fds] });
+    // BERTH_PARENT_PID: the helper dies with this process (berth-netlink.c die_with_parent), so a
+    // killed CLI's half-run plan cannot add links or a netns mount after `rm -f` released them
+    const child = spawn(helper, args, { stdio: ['pipe', 'pipe', 'pipe', ...fds], env: helperEnv() });
     let out = '';
     let err = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -1,9 +1,14 @@
 // Loads a CLI bundle (dist/bundle/cjs/*.cjs, scripts/bundle-cli.mjs) through a V8 code cache
 // kept beside each file: compiling the ~2 MB `berth` bundle cost 40-70 ms of every command here
-// (most of `berth exec`'s own time); deserializing its cache costs a few. A cache is made once
-// the file's top level has run (before the command), so it holds the same functions whatever
-// command made it: a cache made at the end of a long command (a pull) grew to 1.3 MB and took
-// longer to deserialize than the bundle takes to compile. It is named for the file's size and
+// (most of `berth exec`'s own time); deserializing its cache costs a few. Two kinds of cache:
+// a "cold" one, made once the file's top level has run (before the command: the same functions
+// whatever command made it), and a "warm" one (`.warm.v8cache`), made once at the end of the
+// first hot command that succeeds (saveWarmCaches(), called by bin/berth after a `run`), so
+// it also holds the functions that command compiled on first call (compiling them lazily at
+// every command was the largest JS cost left: ~20% of a `run --rm` here). A warm cache is written
+// once and never replaced (so its content stays that of a hot verb): not after a pull or a
+// failing command (a cache made at the end of a pull grew to 1.3 MB and took longer to
+// deserialize than the bundle takes to compile). Caches are named for the file's size and
 // mtime: a rebuilt file never meets a stale cache (V8 itself only checks the source length);
 // one V8 rejects (another node, other flags) is replaced. Node 20 has no
 // module.enableCompileCache. A bundle is an entry file and chunks that it and they require as
@@ -32,19 +37,52 @@ function loadBundle(file) {
   const st = fs.statSync(file);
   const dir = path.dirname(file);
   const base = path.basename(file);
-  const cacheFile = path.join(dir, `.${base}.${st.size}-${Math.trunc(st.mtimeMs)}.v8cache`);
-  let cachedData;
-  try {
-    cachedData = fs.readFileSync(cacheFile);
-  } catch {
-    /* none yet */
-  }
+  const stem = path.join(dir, `.${base}.${st.size}-${Math.trunc(st.mtimeMs)}`);
+  const cacheFile = `${stem}.v8cache`;
+  const warmFile = `${stem}.warm.v8cache`;
+  let cachedData = readOr(warmFile);
+  const warm = !!cachedData;
+  cachedData ??= readOr(cacheFile);
   // no importModuleDynamically: the bundles contain no import() (scripts/build.mjs turns them
   // into require())
   const script = new Script(Module.wrap(source), { filename: file, ...(cachedData ? { cachedData } : {}) });
   const exports = runModule(file, script.runInThisContext());
   if (!cachedData || script.cachedDataRejected) saveCache(script, dir, base, cacheFile);
+  if (!warm || script.cachedDataRejected) unwarmed.set(file, { script, dir, base, cacheFile, warmFile });
   return exports;
+}
+
+function readOr(f) {
+  try {
+    return fs.readFileSync(f);
+  } catch {
+    return undefined; // none yet
+  }
+}
+
+// Files loaded in this process without a warm cache V8 accepted: saveWarmCaches() writes theirs.
+const unwarmed = new Map();
+
+/**
+ * Writes the warm cache of every bundle file this process loaded without one (bin/berth: after a
+ * hot command succeeded). Once per file: a cache another process wrote first stays (parallel
+ * commands write the same kind of content; the rename is atomic, a reader sees a whole file).
+ * The cold cache of the file goes: the warm one replaces it.
+ */
+function saveWarmCaches() {
+  for (const { script, dir, cacheFile, warmFile } of unwarmed.values()) {
+    try {
+      fs.accessSync(dir, fs.constants.W_OK); // a read-only install (or a non-root user): none
+      if (fs.existsSync(warmFile) && !script.cachedDataRejected) continue;
+      const tmp = `${warmFile}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, script.createCachedData());
+      fs.renameSync(tmp, warmFile);
+      fs.rmSync(cacheFile, { force: true });
+    } catch {
+      /* keep the cold cache */
+    }
+  }
+  unwarmed.clear();
 }
 
 /** Runs `fn` (a CommonJS module's wrapper) as the module `file`, once. */
@@ -85,6 +123,7 @@ function saveCache(script, dir, base, cacheFile) {
     const tmp = `${cacheFile}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, script.createCachedData());
     fs.renameSync(tmp, cacheFile); // atomic: a parallel run reads the old cache or the new one
+    // the caches of older versions of the file, and a warm cache V8 rejected (another node)
     for (const f of fs.readdirSync(dir)) {
       if (f.startsWith(`.${base}.`) && f.endsWith('.v8cache') && f !== path.basename(cacheFile)) fs.rmSync(path.join(dir, f), { force: true });
     }
@@ -96,4 +135,4 @@ function saveCache(script, dir, base, cacheFile) {
 /** The bundle files this process has loaded (tests: what a command reads at start). */
 const loadedFiles = () => [...loaded.keys()].filter((f) => !packed.has(f));
 
-module.exports = { loadBundle, loadedFiles };
+module.exports = { loadBundle, loadedFiles, saveWarmCaches };

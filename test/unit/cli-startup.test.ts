@@ -52,6 +52,59 @@ test('loadBundle runs a bundle through a code cache named for its size and mtime
   }
 });
 
+test('a warm code cache is written once, after the command, with the functions it compiled', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-bundle-'));
+  // a new node per load, as bin/berth: load, call the "command" (hot), then maybe saveWarmCaches
+  const run = (file: string, save: boolean) => {
+    const lb = JSON.stringify(join(REPO, 'bin', 'load-bundle.cjs'));
+    const r = spawnSync(process.execPath, ['-e', `const l = require(${lb}); const m = l.loadBundle(process.argv[1]); const v = m.hot(3); ${save ? 'l.saveWarmCaches();' : ''} process.stdout.write(String(v))`, file], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return Number(r.stdout);
+  };
+  try {
+    const file = join(dir, 'b.cjs');
+    // functions only called by the command, never at the top level: lazily compiled
+    const body = Array.from({ length: 40 }, (_, i) => `function f${i}(x) { let s = 0; for (let j = 0; j < x; j++) s += j * ${i} + String(j).length; return s; }`).join('\n');
+    writeFileSync(file, `${body}\nexports.hot = (x) => ${Array.from({ length: 40 }, (_, i) => `f${i}(x)`).join(' + ')};\n`);
+    const st = statSync(file);
+    const stem = `.b.cjs.${st.size}-${Math.trunc(st.mtimeMs)}`;
+    const want = run(file, false);
+    assert.deepEqual(caches(dir), [`${stem}.v8cache`]); // no hot command: the cold cache only
+    const cold = statSync(join(dir, `${stem}.v8cache`)).size;
+    assert.equal(run(file, true), want);
+    assert.deepEqual(caches(dir), [`${stem}.warm.v8cache`]); // it replaces the cold one
+    const warm = statSync(join(dir, `${stem}.warm.v8cache`));
+    assert.ok(warm.size > cold, `the warm cache (${warm.size} B) holds the command's functions, the cold one (${cold} B) not`);
+    // used as it is and never rewritten, whatever later commands compile
+    assert.equal(run(file, true), want);
+    assert.equal(run(file, false), want);
+    assert.equal(statSync(join(dir, `${stem}.warm.v8cache`)).mtimeMs, warm.mtimeMs);
+    // one V8 rejects is dropped for a cold one, and the next hot command writes it again
+    writeFileSync(join(dir, `${stem}.warm.v8cache`), Buffer.from('not a code cache'));
+    assert.equal(run(file, false), want);
+    assert.deepEqual(caches(dir), [`${stem}.v8cache`]);
+    assert.equal(run(file, true), want);
+    assert.deepEqual(caches(dir), [`${stem}.warm.v8cache`]);
+    assert.ok(statSync(join(dir, `${stem}.warm.v8cache`)).size > cold);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('only a run that succeeded without pulling asks for the warm cache', async () => {
+  const h = await import('../../src/cli/berth/hot-command.js');
+  for (const other of ['image ls', 'pull', 'ps', 'inspect', 'build']) {
+    h.noteCommand(other);
+    assert.equal(h.warmCacheWanted(0), false, other);
+  }
+  h.noteCommand('run');
+  assert.equal(h.warmCacheWanted(125), false);
+  assert.equal(h.warmCacheWanted(1), false);
+  assert.equal(h.warmCacheWanted(0), true);
+  h.notePull();
+  assert.equal(h.warmCacheWanted(0), false);
+});
+
 test('the bundle banner loads heavy built-ins on first property read, others at once', async () => {
   const { BANNER, LAZY_BUILTINS } = (await import(pathToFileURL(join(REPO, 'scripts', 'bundle-banner.mjs')).href)) as { BANNER: string; LAZY_BUILTINS: string[] };
   assert.ok(LAZY_BUILTINS.includes('node:zlib') && !LAZY_BUILTINS.includes('node:fs'));

@@ -3,19 +3,22 @@
 // CLI it is daemonless: containers keep running (under their monitors) after the program ends.
 import { Readable, Writable } from 'node:stream';
 import { keepStandbyMonitor } from './engine/monitor.js';
-import { Engine, type EngineOptions, type ExecOptions, type ListOptions, type LogsOptions, type RemoveOptions, type StopOptions, type UpdateOptions } from './engine/engine.js';
+import { Engine, type ContainerStats, type EngineOptions, type ExecOptions, type ListOptions, type LogsOptions, type RemoveOptions, type StopOptions, type UpdateOptions } from './engine/engine.js';
 import { inspectContainer, inspectVolume, psRow } from './engine/inspect.js';
 import type { LogEntry } from './engine/logs.js';
 import type { CreateOptions } from './engine/options.js';
 import type { ContainerRecord, EngineEvent, VolumeRecord } from './engine/types.js';
+import { EngineError } from './engine/errors.js';
 
-export type { CreateOptions, EngineOptions, ExecOptions, ListOptions, LogsOptions, RemoveOptions, StopOptions, UpdateOptions, LogEntry, ContainerRecord, EngineEvent, VolumeRecord };
+export type { ContainerStats, CreateOptions, EngineOptions, ExecOptions, ListOptions, LogsOptions, RemoveOptions, StopOptions, UpdateOptions, LogEntry, ContainerRecord, EngineEvent, VolumeRecord };
 export { Engine } from './engine/engine.js';
 export { EngineError, isEngineError } from './engine/errors.js';
 export { BerthNetworks, type NetworkCreateOptions, type NetworkConnectOptions, type NetworkSummary, type PortMapping } from './library-networks.js';
 import { BerthNetworks, type PortMapping } from './library-networks.js';
 import { healthOf, runHealthcheck, type HealthcheckRun } from './engine/health.js';
 import { BerthFiles, BerthSystem } from './library-system.js';
+import { checkStatsOptions, keysFor, pumpAttach, statsStream, type AttachOptions, type AttachResult, type StatsOptions } from './library-attach.js';
+export type { AttachOptions, AttachResult, StatsOptions } from './library-attach.js';
 export { BerthFiles, BerthSystem, type CopyOptions, type PruneOptions, type PruneReport, type RestoreResult, type SystemInfo } from './library-system.js';
 export type { HealthcheckRun };
 
@@ -34,6 +37,17 @@ export interface RunOptions extends CreateOptions, StdioOptions {
   signal?: AbortSignal;
 }
 
+export interface StartAttachOptions extends AttachOptions {
+  /** Attach to its stdio and resolve with its exit (like `docker start -a`). */
+  attach?: boolean;
+}
+
+/** attach's checks where the options enter: stdin needs an interactive container; the detach keys parse. */
+function attachChecks(rec: ContainerRecord, o: AttachOptions): number[] {
+  if (o.stdin !== undefined && !rec.config.OpenStdin) throw new EngineError('invalid', `stdin: container ${rec.name} was not created with interactive (create it with interactive: true to feed its stdin)`);
+  return keysFor(!!rec.config.Tty, o.detachKeys);
+}
+
 export interface RunResult {
   id: string;
   name: string;
@@ -44,7 +58,8 @@ export interface RunResult {
   stderr?: string;
 }
 
-export interface BerthExecOptions extends Omit<ExecOptions, 'stdio' | 'tty'>, StdioOptions {
+// shim and cgroupProcs are the engine's internals (the CLI's early shim, health probes)
+export interface BerthExecOptions extends Omit<ExecOptions, 'stdio' | 'tty' | 'shim' | 'cgroupProcs'>, StdioOptions {
   signal?: AbortSignal;
 }
 
@@ -88,8 +103,36 @@ export class Berth {
     return { id: r.id, name: r.name };
   }
 
-  async start(id: string): Promise<void> {
-    await this.engine.start(id);
+  /** Starts a container; with `attach` (like `docker start -a`) pumps its stdio until it exits (src/library-attach.ts). */
+  start(id: string): Promise<void>;
+  start(id: string, o: StartAttachOptions & { attach: true }): Promise<AttachResult>;
+  start(id: string, o: StartAttachOptions): Promise<void | AttachResult>;
+  async start(id: string, o: StartAttachOptions = {}): Promise<void | AttachResult> {
+    if (!o.attach) {
+      await this.engine.start(id);
+      return;
+    }
+    o.signal?.throwIfAborted();
+    const rec = this.engine.get(id);
+    const keys = attachChecks(rec, o);
+    const s = await this.engine.start(rec.id, { attach: true });
+    // already running: attach to it as it is
+    const a = s.attach ?? (await this.engine.attach(rec.id));
+    // like docker's start -a: resolves once the exit is recorded (pumpAttach waits for it)
+    return pumpAttach(this.engine, rec.id, a, { ...o, keys });
+  }
+
+  /** `docker attach`: the container's stdio as Node streams until it exits, detaches or the signal aborts. */
+  async attach(id: string, o: AttachOptions = {}): Promise<AttachResult> {
+    o.signal?.throwIfAborted();
+    const rec = this.engine.get(id);
+    const keys = attachChecks(rec, o);
+    const a = await this.engine.attach(rec.id).catch((e: NodeJS.ErrnoException) => {
+      // it exited before its state was recorded: its monitor's socket is gone
+      if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') throw new EngineError('conflict', `You cannot attach to a stopped container, start it first`);
+      throw e;
+    });
+    return pumpAttach(this.engine, rec.id, a, { ...o, keys });
   }
 
   /** create + start; unless detached, waits and returns the exit status and output. */
@@ -206,8 +249,17 @@ export class Berth {
   top(id: string, psArgs?: string[]): { Titles: string[]; Processes: string[][] } {
     return this.engine.top(id, psArgs);
   }
-  stats(id: string): ReturnType<Engine['stats']> {
-    return this.engine.stats(id);
+  /** One sample of resource use, or with `stream` (like `docker stats`) a Readable of samples until the container stops or the signal aborts. */
+  stats(id: string, o?: StatsOptions & { stream?: false }): Promise<ContainerStats>;
+  stats(id: string, o: StatsOptions & { stream: true }): Readable & AsyncIterable<ContainerStats>;
+  stats(id: string, o: StatsOptions = {}): Promise<ContainerStats> | Readable {
+    checkStatsOptions(o);
+    if (o.stream) {
+      this.engine.get(id); // a missing container fails here, not on the stream
+      return statsStream(this.engine, id, o);
+    }
+    o.signal?.throwIfAborted();
+    return this.engine.stats(id, o.intervalMs);
   }
 
   /** Engine events as a stream of EngineEvent objects, until aborted (or `until`). */

@@ -21,8 +21,15 @@ function watch(name: 'stdout' | 'stderr', fd: 1 | 2): void {
     configurable: true,
     enumerable: d.enumerable ?? true,
     get() {
-      streamUsed[fd] = true;
-      return get.call(process);
+      const stream = get.call(process) as NodeJS.WriteStream;
+      if (!streamUsed[fd]) {
+        streamUsed[fd] = true;
+        stream.on('error', (e: NodeJS.ErrnoException) => {
+          if (e.code === 'EPIPE' || e.code === 'EBADF') readerGone(fd);
+          else throw e;
+        });
+      }
+      return stream;
     },
   });
 }
@@ -30,6 +37,15 @@ watch('stdout', 1);
 watch('stderr', 2);
 
 let pause: Int32Array | undefined;
+
+// The reader of our stdout has gone (`berth logs -f C | head -1`): end quietly with status 0, no
+// stack trace, as there is nobody left to tell (docker's Go CLI dies of SIGPIPE here; node
+// ignores SIGPIPE, so a follow loop would otherwise write into the void forever). Nothing the
+// CLI writes to stdout is part of a store transaction, so exiting here leaves the store as it is
+// between statements. A closed stderr is only ignored: the command's work goes on.
+function readerGone(fd: 1 | 2): void {
+  if (fd === 1) process.exit(0);
+}
 
 function writeFd(fd: 1 | 2, s: string): void {
   const buf = Buffer.from(s);
@@ -44,7 +60,7 @@ function writeFd(fd: 1 | 2, s: string): void {
         Atomics.wait((pause ??= new Int32Array(new SharedArrayBuffer(4))), 0, 0, 1);
         continue;
       }
-      if (code === 'EPIPE' || code === 'EBADF') return; // the reader has gone, or there is no stdout
+      if (code === 'EPIPE' || code === 'EBADF') return readerGone(fd); // the reader has gone, or there is no stdout
       throw e;
     }
   }

@@ -144,6 +144,11 @@ interface ExtractOptions {
   owner: { uid: number; gid: number } | null;
   /** Set ownership at all (false on the host: files belong to the caller, like docker's client). */
   chown: boolean;
+  /**
+   * Set when extracting onto the host: char/block device nodes are not created but reported here
+   * (a hostile container could plant a 0666 node of the host's disk; stricter than docker).
+   */
+  skipDevice?: (path: string) => void;
 }
 
 /** An archive name as path components below the destination, after docker's rebase. */
@@ -280,6 +285,8 @@ async function extractOne(dir: number, name: string, path: string, h: TarItem['h
     } finally {
       for (const fd of opened) closeSync(fd);
     }
+  } else if ((h.type === 'char' || h.type === 'block') && o.skipDevice) {
+    o.skipDevice(path);
   } else if (h.type === 'char' || h.type === 'block' || h.type === 'fifo') {
     // docker's archive copies device nodes and fifos (and skips devices where it may not make them)
     await makeNode(dir, name, h, o.chown ? { uid, gid } : null, mtime);
@@ -319,7 +326,7 @@ function resolveSource(s: Side, followLink: boolean): { r: Resolved; top: string
 }
 
 /** Copies between two roots with docker's rules. */
-async function copyBetween(src: Side, dst: Side, o: CopyOptions, owner: ExtractOptions['owner'], chown: boolean): Promise<void> {
+async function copyBetween(src: Side, dst: Side, o: CopyOptions, owner: ExtractOptions['owner'], chown: boolean, skipDevice?: (path: string) => void): Promise<void> {
   const { r, top } = resolveSource(src, !!o.followLink);
   try {
     const srcIsDir = r.stat!.isDirectory();
@@ -343,7 +350,7 @@ async function copyBetween(src: Side, dst: Side, o: CopyOptions, owner: ExtractO
       }
       try {
         // root to root: the archive's items go straight to the extractor (no tar bytes between)
-        await extract(destFd, direct(archiveItems(src.root, r, top)), { root: dst.root, base, ...(rename ? { rename } : {}), owner, chown });
+        await extract(destFd, direct(archiveItems(src.root, r, top)), { root: dst.root, base, ...(rename ? { rename } : {}), owner, chown, ...(skipDevice ? { skipDevice } : {}) });
       } finally {
         closeSync(destFd);
       }
@@ -383,7 +390,9 @@ export async function copyFromContainer(engine: Engine, ref: string, srcPath: st
   await withContainer(engine, ref, async (rec, side) => {
     const host = hostSide(destPath);
     try {
-      await copyBetween(side(srcPath), host, o, null, false);
+      // onto the host: no device nodes from the container (see ExtractOptions.skipDevice)
+      const warn = engine.opts.warn ?? ((m: string) => process.stderr.write(`WARNING: ${m}\n`));
+      await copyBetween(side(srcPath), host, o, null, false, (p) => warn(`cp: skipped device node ${p}: berth does not create device nodes from a container on the host`));
     } finally {
       host.root.close();
     }

@@ -20,7 +20,7 @@ import { isCgroup2UnifiedMode } from '../spec/default-spec.js';
 import { duBytes, rmTree } from './fsutil.js';
 import { conflict, EngineError, invalid, isEngineError, notFound } from './errors.js';
 import { newId, randomName, shortId, validName } from './ids.js';
-import { readLogs, type LogEntry } from './logs.js';
+import { readLogs, sleep as abortableSleep, type LogEntry } from './logs.js';
 import { AttachClient, markStopped, MONITOR_PATH, readExitFile, readPidFile, startMonitor, writeRestartPolicy } from './monitor.js';
 import { monitorWillRestart } from './restart-intent.js';
 import { normalizeCreate, type CreateOptions } from './options.js';
@@ -137,6 +137,16 @@ export interface ContainerStats {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const alive = (pid: number, start?: string) => pid > 0 && (start === undefined ? processStartTime(pid) !== null : processStartTime(pid) === start);
+// kill(pid, 0): no /proc read (a zombie counts, as for alive(): its monitor has not reaped it yet)
+const pidExists = (pid: number) => {
+  if (!(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
 
 export class Engine {
   readonly paths: Paths;
@@ -210,6 +220,9 @@ export class Engine {
     }
     const dir = this.paths.stateDir(rec.id);
     if (alive(rec.monitorPid, rec.monitorStart)) {
+      // what nearly every command meets: running, its monitor and the init recorded both up (a
+      // restart or an exit ends that init first): no file of its own to read
+      if (rec.state === 'running' && pidExists(rec.pid)) return rec;
       const pf = readPidFile(dir);
       if (!pf) return rec;
       const initUp = pf.pid > 0 && alive(pf.pid);
@@ -394,6 +407,7 @@ export class Engine {
     const n = normalizeCreate(o);
     n.hostConfig.NetworkMode = this.networking.resolveMode(n.hostConfig.NetworkMode, n.hostConfig);
     if (n.name && this.store.byName(n.name)) throw conflictName(n.name, this.store.byName(n.name)!.id);
+    this.networking.checkPorts(n); // a held host port: refuse before any volume is made (issue 6)
     let sizeLimit = 0;
     for (const so of o.storageOpt ?? []) {
       const m = /^size=(.+)$/.exec(so);
@@ -403,6 +417,7 @@ export class Engine {
       } catch (e) {
         throw invalid(`invalid storage option ${JSON.stringify(so)}: ${(e as Error).message}`);
       }
+      n.hostConfig.StorageOpt = { size: m[1]! }; // inspect's HostConfig.StorageOpt
     }
     if (sizeLimit && n.rootfs) throw invalid('--storage-opt size= needs an image (a --rootfs directory has no writable layer)');
     if (!n.rootfs) return this.createFromImage(o, n, sizeLimit);
@@ -629,7 +644,7 @@ export class Engine {
       const health = monitorHealthArgs(rec, stateDir, [process.execPath, BERTH_BIN, '--root', this.paths.root, '--state-root', this.paths.stateRoot, 'healthcheck', 'run', rec.id]);
       if (health.length) healthOnStart(this.store, rec);
       const started = await startMonitor({
-        stateDir, plan: encodePlan(plan), logPath: this.paths.logPath(rec.id), logType: lc.Type,
+        stateDir, plan: encodePlan(plan), logPath: this.paths.logPath(rec.id, lc.Type), logType: lc.Type,
         maxSize: lc.Config['max-size'] ? parseSize(lc.Config['max-size']) : 0, maxFiles: Number(lc.Config['max-file'] ?? 1),
         restart: rec.hostConfig.RestartPolicy, openStdin: rec.config.OpenStdin, stdinOnce: rec.config.StdinOnce, tty: rec.config.Tty,
         ...(oomFile ? { oomFile } : {}), ...(exitCommand ? { exitCommand } : {}), attach: !!o.attach, extraArgs: health,
@@ -815,6 +830,7 @@ export class Engine {
       if (!rec) return; // auto-removed on the way down
     }
     if (!rec.cleaned) this.cleanup(rec);
+    else await this.networking.releaseAbandoned(rec.id); // a start killed before its monitor (issue 7)
     // the cleanup may have been claimed by another process (the monitor's exit command) that is
     // still at it: the cgroup is gone when rm returns, as docker's (idempotent, ~0.1 ms if gone)
     this.destroyCgroup(rec);
@@ -940,7 +956,7 @@ export class Engine {
     const until = o.until ? parseSince(o.until) : undefined;
     if (until === null) throw invalid(`invalid value for "until": ${o.until}`);
     const id = rec.id;
-    yield* readLogs(this.paths.logPath(id), {
+    yield* readLogs(this.paths.logPath(id, lc.Type), {
       format: lc.Type, maxFiles: Number(lc.Config['max-file'] ?? 1),
       ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}),
       ...(o.tail !== undefined && o.tail >= 0 ? { tail: o.tail } : {}),
@@ -1141,13 +1157,7 @@ export class Engine {
       }
       if (!follow || o.signal?.aborted) return;
       if (until !== undefined && nowNano() > until) return;
-      await new Promise<void>((res) => {
-        const t = setTimeout(res, o.pollMs ?? 200);
-        o.signal?.addEventListener('abort', () => {
-          clearTimeout(t);
-          res();
-        }, { once: true });
-      });
+      await abortableSleep(o.pollMs ?? 200, o.signal); // removes its abort listener each poll
       if (o.signal?.aborted) return;
     }
   }

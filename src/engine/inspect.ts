@@ -60,7 +60,7 @@ export function inspectContainer(c: ContainerRecord, paths: Paths, volumes: { vo
     ResolvConfPath: paths.resolvConfPath(c.id),
     HostnamePath: paths.hostnamePath(c.id),
     HostsPath: paths.hostsPath(c.id),
-    LogPath: c.hostConfig.LogConfig.Type === 'none' ? '' : paths.logPath(c.id),
+    LogPath: c.hostConfig.LogConfig.Type === 'none' ? '' : paths.logPath(c.id, c.hostConfig.LogConfig.Type),
     Name: `/${c.name}`,
     RestartCount: c.restartCount,
     Driver: 'rootfs',

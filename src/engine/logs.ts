@@ -50,13 +50,18 @@ export function logFiles(path: string, maxFiles: number): string[] {
   return files;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
+// Waits ms or until aborted; the abort listener is removed when the timer fires, so a long
+// follow loop does not pile up listeners (MaxListenersExceededWarning).
+export const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((res) => {
-    const t = setTimeout(res, ms);
-    signal?.addEventListener('abort', () => {
+    if (signal?.aborted) return res();
+    const done = () => {
       clearTimeout(t);
+      signal?.removeEventListener('abort', done);
       res();
-    }, { once: true });
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 
 export async function* readLogs(path: string, o: LogReadOptions): AsyncGenerator<LogEntry> {

@@ -195,10 +195,34 @@ export class EngineNetworking {
     return path;
   }
 
+  /** Refuses (docker's "port is already allocated") host ports another container or process holds now: create calls it before making anything. */
+  checkPorts(rec: Pick<ContainerRecord, 'hostConfig' | 'config'>): void {
+    if (networkKind(rec.hostConfig.NetworkMode) !== 'bridge') return;
+    const ports = portSpecs(rec as ContainerRecord);
+    try {
+      if (ports.length) this.manager.checkPorts(ports);
+    } catch (e) {
+      throw engineError(e);
+    }
+  }
+
   /** Whether the container holds something a next container may ask for by value: host ports, --ip, --mac-address. */
   holdsReusable(rec: ContainerRecord): boolean {
     const hc = rec.hostConfig;
     return networkKind(hc.NetworkMode) === 'bridge' && (!!hc.PublishAllPorts || Object.keys(hc.PortBindings ?? {}).length > 0 || !!hc.NetworkEndpoint?.IPv4Address || !!hc.NetworkEndpoint?.IPv6Address || !!hc.NetworkEndpoint?.MacAddress);
+  }
+
+  /**
+   * rm of a record that never got a monitor: a start killed (kill -9 of the CLI) after its network
+   * was set up leaves the netns, its veth and address with a `created` record that has nothing
+   * to clean. Released here unless a live berth is still starting it (its failure path releases).
+   * The dead starter's netlink helpers died with it (berth-netlink.c die_with_parent), so nothing
+   * is added after this. Nothing left: four failed stat/open calls.
+   */
+  async releaseAbandoned(id: string): Promise<void> {
+    if (this.starting(id)) return;
+    await this.release(id);
+    this.started(id);
   }
 
   /** The start is over (the container runs, or its start failed and was released). */

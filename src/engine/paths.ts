@@ -3,6 +3,7 @@
 //                 hosts, hostname, resolv.conf), volumes/<name>/_data, seccomp/ (compiled BPF)
 //   <stateRoot>   (/run/berth, --state-root, BERTH_STATE_ROOT): per running container
 //                 containers/<id>/ (plan, pid, exit, attach.sock) -- gone after a reboot
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const DEFAULT_ROOT = '/var/lib/berth';
@@ -14,8 +15,11 @@ export class Paths {
   containerDir(id: string): string {
     return join(this.root, 'containers', id);
   }
-  logPath(id: string): string {
-    return join(this.containerDir(id), `${id}-json.log`);
+  /** The log file, named for its format (-json.log, -cri.log); a CRI log made before the rename keeps its -json.log. */
+  logPath(id: string, format: string = 'json-file'): string {
+    const json = join(this.containerDir(id), `${id}-json.log`);
+    if (format !== 'cri' || existsSync(json)) return json;
+    return join(this.containerDir(id), `${id}-cri.log`);
   }
   hostsPath(id: string): string {
     return join(this.containerDir(id), 'hosts');

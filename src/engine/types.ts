@@ -69,6 +69,8 @@ export interface LogConfig {
 }
 
 export interface HostConfig extends BlkioHostConfig, Partial<UsernsHostConfig> {
+  /** --storage-opt as docker's inspect shows it ({"size": "1G"}); absent when none was given. */
+  StorageOpt?: Record<string, string>;
   Binds: string[];
   Mounts: MountSpec[];
   Tmpfs: Record<string, string>;

@@ -833,18 +833,33 @@ export class NetworkManager {
     return join(this.runDir, 'ports.json');
   }
 
+  /** Why a host port is unavailable (published by berth, or bound by a host process), or undefined. */
+  private takenBy(entries: PortEntry[]): (m: PortMapping) => string | undefined {
+    const bound = listeners();
+    return (m) => {
+      const owner = entries.find((e) => collides(e, m));
+      if (owner) return `published by container ${owner.container.slice(0, 12)} as ${owner.hostIp || '0.0.0.0'}:${owner.hostPort}`;
+      const l = bound.find((b) => b.proto === m.proto && b.port === m.hostPort && (b.ip === '' || m.hostIp === '' || b.ip === m.hostIp));
+      if (l) return `a host process listens on ${l.ip || '0.0.0.0'}:${l.port}/${l.proto}`;
+      return undefined;
+    };
+  }
+
+  /**
+   * Throws the conflict publish() would throw for these specs now (docker's "port is already
+   * allocated"), without taking anything: lets create refuse before it makes volumes. publish()
+   * checks again under the lock at start.
+   */
+  checkPorts(ports: (string | PortSpec)[]): void {
+    const specs = ports.map((p) => (typeof p === 'string' ? parsePortSpec(p) : p));
+    if (!specs.some((s) => s.host)) return; // random host ports cannot conflict
+    expandPorts(specs, this.takenBy(readJson<{ entries: PortEntry[] }>(this.portsFile)?.entries ?? []));
+  }
+
   private async publish(containerId: string, net: Network, ip: string, specs: PortSpec[], ip6?: string): Promise<PortMapping[]> {
     return withLock(join(this.runDir, 'ports.lock'), async () => {
       const entries = readJson<{ entries: PortEntry[] }>(this.portsFile)?.entries ?? [];
-      const bound = listeners();
-      const taken = (m: PortMapping): string | undefined => {
-        const owner = entries.find((e) => collides(e, m));
-        if (owner) return `published by container ${owner.container.slice(0, 12)} as ${owner.hostIp || '0.0.0.0'}:${owner.hostPort}`;
-        const l = bound.find((b) => b.proto === m.proto && b.port === m.hostPort && (b.ip === '' || m.hostIp === '' || b.ip === m.hostIp));
-        if (l) return `a host process listens on ${l.ip || '0.0.0.0'}:${l.port}/${l.proto}`;
-        return undefined;
-      };
-      const mappings = expandPorts(specs, taken);
+      const mappings = expandPorts(specs, this.takenBy(entries));
       const elements = fw.portElements(this.table, 'create', containerId, ip, mappings, ip6);
       try {
         await fw.apply(elements);

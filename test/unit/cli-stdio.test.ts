@@ -1,6 +1,6 @@
 // The CLIs' output helpers (src/cli/stdio.ts): write(2) until something in the process uses
-// process.stdout/stderr, then through those streams, in order; a reader that has gone (EPIPE)
-// is not an error; no stream module is loaded for a command that only prints.
+// process.stdout/stderr, then through those streams, in order; a reader of stdout that has gone
+// (EPIPE) ends the process quietly (status 0); no stream module is loaded for a command that only prints.
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -42,12 +42,16 @@ test('printing loads no stream module; big writes arrive whole', () => {
   assert.deepEqual(JSON.parse(r.output[3] as string), []);
 });
 
-test('a reader that has gone (EPIPE) ends the output without an error', async () => {
-  const child = spawn(process.execPath, nodeArgs(`await new Promise((r) => setTimeout(r, 300));\nfor (let i = 0; i < 100; i++) out('z'.repeat(65536));\nerr('done');`), { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.destroy(); // closes our end of the pipe: the child's writes get EPIPE
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-  assert.equal(code, 0, stderr);
-  assert.equal(stderr, 'done');
-});
+// like docker's CLI (which dies of SIGPIPE), a follow loop must not go on writing into the void:
+// the process ends, status 0 and no stack trace, through write(2) and through process.stdout
+for (const [how, write] of [['write(2)', 'out'], ['process.stdout', 'process.stdout.write.bind(process.stdout)']]) {
+  test(`a reader that has gone (EPIPE) ends the process quietly with status 0 (${how})`, async () => {
+    const child = spawn(process.execPath, nodeArgs(`const w = ${write};\nawait new Promise((r) => setTimeout(r, 300));\nfor (let i = 0; i < 100; i++) { w('z'.repeat(65536)); await new Promise((r) => setImmediate(r)); }\nerr('not reached');`), { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // closes our end of the pipe: the child's writes get EPIPE
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, '');
+  });
+}

@@ -1,5 +1,7 @@
 // `berth` commands: docker's verbs, flags, output and exit codes over the engine.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_ROOT } from '../../engine/paths.js';
 import type { Engine } from '../../engine/engine.js';
 import { EngineError, isEngineError } from '../../engine/errors.js';
 import { inspectContainer, inspectVolume, psRow, PS_HEADERS } from '../../engine/inspect.js';
@@ -25,6 +27,8 @@ export interface Ctx {
   out(s: string): void;
   err(s: string): void;
   version: string;
+  /** --root or BERTH_ROOT as given (undefined: the default root). */
+  root?: string;
 }
 
 export interface Command {
@@ -675,7 +679,8 @@ export const COMMANDS: Record<string, Command> = {
         const time = Number(e.timeNano / 1_000_000_000n);
         const obj = { Type: e.type, Action: e.action, Actor: { ID: e.actorId, Attributes: e.attributes }, scope: 'local', time, timeNano: Number(e.timeNano), status: e.action, id: e.actorId, from: e.attributes.image };
         if (fmt === 'json') ctx.out(JSON.stringify(obj) + '\n');
-        else if (t) ctx.out(t(obj) + '\n');
+        // a template sees docker's Go field names (events.Message): .ID .Status .From .Scope .Time .TimeNano
+        else if (t) ctx.out(t({ ...obj, ID: obj.id, Status: obj.status, From: obj.from ?? '', Scope: obj.scope, Time: obj.time, TimeNano: obj.timeNano }) + '\n');
         else {
           const when = new Date(Number(e.timeNano / 1_000_000n)).toISOString().slice(0, 19) + '.' + (e.timeNano % 1_000_000_000n).toString().padStart(9, '0') + 'Z';
           const attrs = Object.entries(e.attributes).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(', ');
@@ -803,6 +808,8 @@ export const SYSTEM_COMMANDS: Record<string, Command> = {
     minArgs: 1,
     maxArgs: 1,
     async run(ctx, _f, a) {
+      // the root may be gone (rm -f then rm -rf of the root before this ran): never recreate its store
+      if (!existsSync(join(ctx.root ?? DEFAULT_ROOT, 'berth.db'))) return 0;
       const engine = ctx.engine();
       const rec = engine.store.get(a[0]!);
       if (rec) engine.refresh(rec);

@@ -11,6 +11,9 @@ import { flagHelp, parseArgs, UsageError, type FlagDef } from './flags.js';
 import { EngineError } from '../../engine/errors.js';
 import { VERSION_COMMAND } from './version-command.js';
 import { err as stderr, out as stdout } from '../stdio.js';
+import { noteCommand, notePull } from './hot-command.js';
+
+export { warmCacheWanted } from './hot-command.js';
 
 export const VERSION = '0.1.0';
 
@@ -50,9 +53,11 @@ Run 'berth COMMAND --help' for more information on a command.
 `;
 }
 
-function commandHelp(name: string, c: Command): string {
+// `invokedAs`: docker names the command as typed under its group ("container ls", not "ps")
+function commandHelp(name: string, c: Command, invokedAs?: string): string {
+  const usage = invokedAs ? `${invokedAs}${c.usage.replace(/^\S+/, '')}` : c.usage;
   return `
-Usage:  berth ${c.usage}
+Usage:  berth ${usage}
 
 ${c.summary}
 ${c.flags.length ? `\nOptions:\n${flagHelp(c.flags)}\n` : ''}`;
@@ -132,6 +137,7 @@ export async function main(argv: string[], o: { keepStoreOpen?: boolean } = {}):
     }
     const sub = rest[0]!;
     cmdName = path;
+    noteCommand(path);
     cmd = fast ?? table[table === COMMANDS ? (ALIASES[sub] ?? sub) : sub];
     if (!cmd) {
       err(`berth: '${path}' is not a berth command.\nSee 'berth --help'\n`);
@@ -139,7 +145,7 @@ export async function main(argv: string[], o: { keepStoreOpen?: boolean } = {}):
     }
     const parsed = parseArgs(rest.slice(1), [...cmd.flags, HELP], cmd.interspersed ?? true);
     if (parsed.flags.help) {
-      out(commandHelp(cmdName, cmd));
+      out(commandHelp(cmdName, cmd, argv.slice(i)[0] === 'container' && !fast ? `container ${sub}` : undefined));
       return 0;
     }
     const n = parsed.args.length;
@@ -153,6 +159,7 @@ export async function main(argv: string[], o: { keepStoreOpen?: boolean } = {}):
     const debug = !!g.debug;
     const ctx: Ctx = {
       version: VERSION,
+      ...(root ? { root } : {}),
       out,
       err,
       engine: () => {
@@ -160,7 +167,10 @@ export async function main(argv: string[], o: { keepStoreOpen?: boolean } = {}):
           const { Engine, ProgressRenderer } = tables!; // `version` never gets here
           // the store (better-sqlite3) opens only when a command needs it
           engine = new Engine({ ...(root ? { root } : {}), ...(stateRoot ? { stateRoot } : {}), warn: (m: string) => err(`WARNING: ${m}\n`),
-            pullLog: err,
+            pullLog: (m: string) => {
+              notePull(); // no warm code cache from this command (hot-command.ts)
+              err(m);
+            },
             pullProgress: (ev) => {
               progress ??= new ProgressRenderer(process.stderr);
               progress.callback(ev);

@@ -3,7 +3,8 @@
 // (most of `berth exec`'s own time); deserializing its cache costs a few. Two kinds of cache:
 // a "cold" one, made once the file's top level has run (before the command: the same functions
 // whatever command made it), and a "warm" one (`.warm.v8cache`), made once at the end of the
-// first hot command that succeeds (saveWarmCaches(), called by bin/berth after a `run`), so
+// first hot command that succeeds (saveWarmCaches(), called by bin/berth after a `run`; once more
+// as `.warm-net.v8cache` after the first run that set up a network, when the first had not), so
 // it also holds the functions that command compiled on first call (compiling them lazily at
 // every command was the largest JS cost left: ~20% of a `run --rm` here). A warm cache is written
 // once and never replaced (so its content stays that of a hot verb): not after a pull or a
@@ -39,16 +40,18 @@ function loadBundle(file) {
   const base = path.basename(file);
   const stem = path.join(dir, `.${base}.${st.size}-${Math.trunc(st.mtimeMs)}`);
   const cacheFile = `${stem}.v8cache`;
-  const warmFile = `${stem}.warm.v8cache`;
-  let cachedData = readOr(warmFile);
-  const warm = !!cachedData;
-  cachedData ??= readOr(cacheFile);
+  // the warmest cache there is: level 2 (made by a run that set up a network), 1 (any run), cold
+  const warmFiles = [`${stem}.warm.v8cache`, `${stem}.warm-net.v8cache`];
+  let level = 2;
+  let cachedData = readOr(warmFiles[1]);
+  if (!cachedData) (level = 1), (cachedData = readOr(warmFiles[0]));
+  if (!cachedData) (level = 0), (cachedData = readOr(cacheFile));
   // no importModuleDynamically: the bundles contain no import() (scripts/build.mjs turns them
   // into require())
   const script = new Script(Module.wrap(source), { filename: file, ...(cachedData ? { cachedData } : {}) });
   const exports = runModule(file, script.runInThisContext());
   if (!cachedData || script.cachedDataRejected) saveCache(script, dir, base, cacheFile);
-  if (!warm || script.cachedDataRejected) unwarmed.set(file, { script, dir, base, cacheFile, warmFile });
+  if (level < 2 || script.cachedDataRejected) unwarmed.set(file, { script, dir, cacheFile, warmFiles, level: script.cachedDataRejected ? 0 : level });
   return exports;
 }
 
@@ -60,26 +63,30 @@ function readOr(f) {
   }
 }
 
-// Files loaded in this process without a warm cache V8 accepted: saveWarmCaches() writes theirs.
+// Files loaded in this process without the warmest cache V8 accepted: saveWarmCaches() writes theirs.
 const unwarmed = new Map();
 
 /**
- * Writes the warm cache of every bundle file this process loaded without one (bin/berth: after a
- * hot command succeeded). Once per file: a cache another process wrote first stays (parallel
- * commands write the same kind of content; the rename is atomic, a reader sees a whole file).
- * The cold cache of the file goes: the warm one replaces it.
+ * Writes the warm cache of `level` (1 after a run, 2 after a run that set up a network;
+ * src/cli/berth/hot-command.ts) of every bundle file this process loaded with a colder one
+ * (bin/berth: after a hot command succeeded). Once per file and level: a cache another process
+ * wrote first stays (parallel commands write the same kind of content; the rename is atomic, a
+ * reader sees a whole file). The colder caches of the file go: the warm one replaces them.
  */
-function saveWarmCaches() {
-  for (const { script, dir, cacheFile, warmFile } of unwarmed.values()) {
+function saveWarmCaches(level = 1) {
+  for (const { script, dir, cacheFile, warmFiles, level: had } of unwarmed.values()) {
+    if (had >= level) continue;
     try {
       fs.accessSync(dir, fs.constants.W_OK); // a read-only install (or a non-root user): none
+      const warmFile = warmFiles[level - 1];
       if (fs.existsSync(warmFile) && !script.cachedDataRejected) continue;
       const tmp = `${warmFile}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, script.createCachedData());
       fs.renameSync(tmp, warmFile);
       fs.rmSync(cacheFile, { force: true });
+      if (level === 2) fs.rmSync(warmFiles[0], { force: true });
     } catch {
-      /* keep the cold cache */
+      /* keep the colder cache */
     }
   }
   unwarmed.clear();

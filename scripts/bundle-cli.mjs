@@ -121,8 +121,8 @@ export function pruneOldChunks(outdir, name, current) {
   }
   const files = new Set(readdirSync(outdir));
   for (const f of files) {
-    // .<file>.<size>-<mtime>[.warm].v8cache (bin/load-bundle.cjs)
-    const m = /^\.(.+\.cjs)\.\d+-\d+(?:\.warm)?\.v8cache$/.exec(f);
+    // .<file>.<size>-<mtime>[.warm|.warm-net].v8cache (bin/load-bundle.cjs)
+    const m = /^\.(.+\.cjs)\.\d+-\d+(?:\.warm|\.warm-net)?\.v8cache$/.exec(f);
     if (m && !files.has(m[1])) rmSync(join(outdir, f), { force: true });
   }
 }

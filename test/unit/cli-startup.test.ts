@@ -55,9 +55,9 @@ test('loadBundle runs a bundle through a code cache named for its size and mtime
 test('a warm code cache is written once, after the command, with the functions it compiled', () => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-bundle-'));
   // a new node per load, as bin/berth: load, call the "command" (hot), then maybe saveWarmCaches
-  const run = (file: string, save: boolean) => {
+  const run = (file: string, save: boolean | 2) => {
     const lb = JSON.stringify(join(REPO, 'bin', 'load-bundle.cjs'));
-    const r = spawnSync(process.execPath, ['-e', `const l = require(${lb}); const m = l.loadBundle(process.argv[1]); const v = m.hot(3); ${save ? 'l.saveWarmCaches();' : ''} process.stdout.write(String(v))`, file], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['-e', `const l = require(${lb}); const m = l.loadBundle(process.argv[1]); const v = m.hot(3); ${save ? `l.saveWarmCaches(${save === 2 ? 2 : 1});` : ''} process.stdout.write(String(v))`, file], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     return Number(r.stdout);
   };
@@ -86,6 +86,14 @@ test('a warm code cache is written once, after the command, with the functions i
     assert.equal(run(file, true), want);
     assert.deepEqual(caches(dir), [`${stem}.warm.v8cache`]);
     assert.ok(statSync(join(dir, `${stem}.warm.v8cache`)).size > cold);
+    // a run that set up a network replaces a level-1 cache once (level 2), which then stays
+    assert.equal(run(file, 2), want);
+    assert.deepEqual(caches(dir), [`${stem}.warm-net.v8cache`]);
+    const net = statSync(join(dir, `${stem}.warm-net.v8cache`));
+    assert.equal(run(file, true), want);
+    assert.equal(run(file, 2), want);
+    assert.deepEqual(caches(dir), [`${stem}.warm-net.v8cache`]);
+    assert.equal(statSync(join(dir, `${stem}.warm-net.v8cache`)).mtimeMs, net.mtimeMs);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -95,14 +103,21 @@ test('only a run that succeeded without pulling asks for the warm cache', async 
   const h = await import('../../src/cli/berth/hot-command.js');
   for (const other of ['image ls', 'pull', 'ps', 'inspect', 'build']) {
     h.noteCommand(other);
-    assert.equal(h.warmCacheWanted(0), false, other);
+    assert.equal(h.warmCacheWanted(0), 0, other);
   }
   h.noteCommand('run');
-  assert.equal(h.warmCacheWanted(125), false);
-  assert.equal(h.warmCacheWanted(1), false);
-  assert.equal(h.warmCacheWanted(0), true);
+  assert.equal(h.warmCacheWanted(125), 0);
+  assert.equal(h.warmCacheWanted(1), 0);
+  h.noteNetwork('none');
+  assert.equal(h.warmCacheWanted(0), 1);
+  h.noteNetwork('container:web');
+  assert.equal(h.warmCacheWanted(0), 1);
+  h.noteNetwork(undefined); // the default bridge
+  assert.equal(h.warmCacheWanted(0), 2);
+  h.noteNetwork('appnet');
+  assert.equal(h.warmCacheWanted(0), 2);
   h.notePull();
-  assert.equal(h.warmCacheWanted(0), false);
+  assert.equal(h.warmCacheWanted(0), 0);
 });
 
 test('the bundle banner loads heavy built-ins on first property read, others at once', async () => {

@@ -13,6 +13,7 @@ import { bytesSize, humanSize, listOutput, quietLines, template } from './format
 import { bool, filterFlags as filters, list, str, UsageError, type FlagDef, type Flags } from './flags.js';
 import { IMAGE_VERBS } from './image-commands.js';
 import { NETWORK_RUN_FLAGS, NETWORK_VERBS, networkRunOptions } from './network-commands.js';
+import { noteNetwork } from './hot-command.js';
 import { BLKIO_HEALTH_FLAGS, blkioHealthOptions } from './resource-health-flags.js';
 import { blkioUpdateOptions, checkUpdateValues, UPDATE_BLKIO_FLAGS } from './update-flags.js';
 import { healthOf } from '../../engine/health.js';
@@ -133,6 +134,7 @@ function createOptions(f: Flags, args: string[]): CreateOptions {
   }
   Object.assign(labels, parseKeyValues(list(f, 'label'), 'label'));
   const network = str(f, 'network') ?? str(f, 'net');
+  noteNetwork(network); // which warm code cache this run may write (hot-command.ts)
   const logOpts = parseKeyValues(list(f, 'log-opt'), 'log-opt');
   const o: CreateOptions = {
     ...(rootfs ? { rootfs } : { image: first! }),

@@ -799,15 +799,28 @@ export class Engine {
     const id = first.id;
     let rec = this.refresh(first);
     const restarts = rec?.restartCount ?? 0;
+    let exited: number | undefined;
+    let removal = 0;
     for (let i = 0; ; i++) {
       if (!rec) {
         // auto-removed on the way down, maybe by the monitor's cleanup: its root file system too
         if (first.spec.annotations?.[ANN_SNAPSHOT]) await this.settleSnapshot(id);
         // the remover releases the network too; a host port or a static address is free on return
         if (this.networking.holdsReusable(first)) await this.networking.release(id);
-        return this.removedExit.get(id) ?? 0;
+        return this.removedExit.get(id) ?? exited ?? 0;
       }
-      if (!isLive(rec.state)) return rec.exitCode;
+      if (!isLive(rec.state)) {
+        // --rm whose cleanup another process claimed (the monitor's exit command, a parallel
+        // CLI) and is doing now: answer once the container is gone, so `run --rm` returns with
+        // nothing left. Bounded: a remover killed midway leaves the row to `rm`.
+        if (!rec.hostConfig.AutoRemove || !rec.cleaned) return rec.exitCode;
+        exited = rec.exitCode;
+        removal ||= Date.now() + 3000;
+        if (Date.now() > removal) return rec.exitCode;
+        await sleep(i < 20 ? 1 : 5);
+        rec = this.store.get(id);
+        continue;
+      }
       if (rec.state === 'restarting' || rec.restartCount !== restarts) return readExitFile(this.paths.stateDir(id))?.status ?? rec.exitCode;
       if (o.signal?.aborted) throw new EngineError('system', 'wait aborted');
       // a monitor winding down is gone within a few ms: poll finely at first (run --rm waits on it)

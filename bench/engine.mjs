@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DIST, REPO, crunCommand, crunNeedsHiding, have, makeBenchBundle, msSince, requireRootAndBuild, stats, table, timeCmd, f1, f2 } from './lib.mjs';
+import { DIST, REPO, crunCommand, crunNeedsHiding, have, makeBenchBundle, msSince, timePair, requireRootAndBuild, stats, table, timeCmd, f1, f2 } from './lib.mjs';
 import { podmanPeer } from './podman.mjs';
 
 requireRootAndBuild();
@@ -69,34 +69,16 @@ const tree = (pid, kids) => [pid, ...(kids.get(pid) ?? []).flatMap((c) => tree(c
 const rows = [['what', 'berth', 'podman+runc', 'ratio']];
 const add = (what, b, p, fmt = f1) => rows.push([what, fmt(b), p === undefined ? '-' : fmt(p), p ? f2(b / p) : '-']);
 
-// berth and podman alternate, one command each in turn: the machine is shared and its load
-// changes within a run, and the ratio is what counts
-function timePair(fb, fp) {
-  fb();
-  fp?.();
-  const bs = [];
-  const ps = [];
-  for (let i = 0; i < N; i++) {
-    for (const [f, xs] of [[fb, bs], [fp, ps]]) {
-      if (!f) continue;
-      const t0 = process.hrtime.bigint();
-      const r = f();
-      xs.push(msSince(t0));
-      if (r.status !== 0) throw new Error(`status ${r.status}: ${r.stderr}`);
-    }
-  }
-  return [stats(bs).median, fp ? stats(ps).median : undefined];
-}
 
 // run --rm true
 const [bRun, pRun] = timePair(() => berth(['run', '--rm', '--network', 'none', '--rootfs', rootfs, 'true']),
-  podmanOk ? () => podman(['run', '--rm', '--network=none', IMAGE, 'true']) : undefined);
+  podmanOk ? () => podman(['run', '--rm', '--network=none', IMAGE, 'true']) : undefined, N);
 add('run --rm true (ms)', bRun, pRun);
 
 // exec
 const bc = berth(['run', '-d', '--network', 'none', '--name', 'bench-exec', '--rootfs', rootfs, 'sleep', '1000']).stdout.trim();
 const pc = podmanOk ? podman(['run', '-d', '--network=none', '--name', `bench-exec-${process.pid}`, IMAGE, 'sleep', '1000']).stdout.trim() : '';
-const [bExec, pExec] = timePair(() => berth(['exec', bc, 'true']), podmanOk ? () => podman(['exec', pc, 'true']) : undefined);
+const [bExec, pExec] = timePair(() => berth(['exec', bc, 'true']), podmanOk ? () => podman(['exec', pc, 'true']) : undefined, N);
 if (podmanOk) podman(['rm', '-f', '-t', '0', pc]);
 berth(['rm', '-f', bc]);
 add('exec true (ms)', bExec, pExec);

@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { BERTH_OCI, DIST, REPO, have, makeBenchBundle, msSince, requireRootAndBuild, stats, table, f1, f2 } from './lib.mjs';
+import { BERTH_OCI, DIST, REPO, have, makeBenchBundle, msSince, requireRootAndBuild, stats, table, timePair, f1, f2 } from './lib.mjs';
 
 requireRootAndBuild();
 const N = Number(process.env.BENCH_N ?? 20);
@@ -31,22 +31,6 @@ const rootfs = join(bundle, 'rootfs');
 const cleanups = [];
 const rows = [['what', 'berth', 'peer', 'ratio']];
 
-/** Medians of fb and fp run in turns, N times each (after one warm-up each). */
-function pair(fb, fp) {
-  fb();
-  fp?.();
-  const bs = [];
-  const ps = [];
-  for (let i = 0; i < N; i++) {
-    for (const [f, xs] of [[fb, bs], [fp, ps]]) {
-      if (!f) continue;
-      const t0 = process.hrtime.bigint();
-      must(f(), 'timed command');
-      xs.push(msSince(t0));
-    }
-  }
-  return [stats(bs).median, fp ? stats(ps).median : undefined];
-}
 const add = (what, [b, p], peer) => rows.push([`${what} (ms)`, f1(b), p === undefined ? '-' : `${f1(p)} ${peer}`, p ? f2(b / p) : '-']);
 
 try {
@@ -70,7 +54,7 @@ try {
     cleanups.push(() => podman(['rm', '-f', '-t', '0', pc]), () => podman(['rmi', '-f', image]));
     podmanExec = () => podman(['exec', pc, 'true']);
   }
-  add('berth exec C true', pair(() => sh(BERTH, [...g, 'exec', bc, 'true']), podmanExec), 'podman');
+  add('berth exec C true', timePair(() => sh(BERTH, [...g, 'exec', bc, 'true']), podmanExec, N), 'podman');
 
   // ---- runtime: berth-oci exec vs runc exec, on containers of the same bundle
   const ociRoot = join(dir, 'oci');
@@ -85,7 +69,7 @@ try {
     cleanups.push(() => sh('runc', ['--root', runcRoot, 'delete', '-f', `${tag}-r`]));
     runcExec = () => sh('runc', ['--root', runcRoot, 'exec', `${tag}-r`, 'true']);
   }
-  add('berth-oci exec ID true', pair(() => sh(BERTH_OCI, ['--root', ociRoot, 'exec', `${tag}-b`, 'true']), runcExec), 'runc');
+  add('berth-oci exec ID true', timePair(() => sh(BERTH_OCI, ['--root', ociRoot, 'exec', `${tag}-b`, 'true']), runcExec, N), 'runc');
 
   // ---- the shim alone: CGROUP_JOIN (as compiled) vs CGROUP_PROCS written by the parent
   const { compileExec } = await import(join(DIST, 'src', 'runtime', 'compile.js'));

@@ -54,6 +54,28 @@ export function timeCmd(cmd, args, opts = {}) {
   return ms;
 }
 
+/**
+ * Medians of `fb` and `fp` (synchronous spawns) run in turns, `n` times each after one warm-up
+ * each: the machine is shared and its load changes within a run, and the ratio is what counts.
+ * `fp` may be undefined (no peer). Throws when a command exits non-zero.
+ */
+export function timePair(fb, fp, n) {
+  fb();
+  fp?.();
+  const bs = [];
+  const ps = [];
+  for (let i = 0; i < n; i++) {
+    for (const [f, xs] of [[fb, bs], [fp, ps]]) {
+      if (!f) continue;
+      const t0 = process.hrtime.bigint();
+      const r = f();
+      xs.push(msSince(t0));
+      if (r.status !== 0) throw new Error(`status ${r.status}: ${r.stderr}`);
+    }
+  }
+  return [stats(bs).median, fp ? stats(ps).median : undefined];
+}
+
 export function stats(xs) {
   const s = [...xs].sort((a, b) => a - b);
   const q = (p) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))];

@@ -81,3 +81,14 @@ export function leaks(ids: string[], networkIds: string[] = []): string[] {
   for (const net of networkIds) for (const id of ids) if (links.has(vethOf(net, id))) out.push(`link ${vethOf(net, id)} of ${id}`);
   return out;
 }
+
+/** Full ids of the containers (any state) carrying `label`. */
+export const labelledIds = (t: TestBerth, label: string): string[] =>
+  t.run(['ps', '-aq', '--no-trunc', '--filter', `label=${label}`]).stdout.split('\n').filter(Boolean);
+
+/** Ids of the containers named TAG-* from the event log's `action` events. */
+export function eventIds(t: TestBerth, action: string, tag: string): string[] {
+  const ev = t.run(['events', '--since', '30m', '--until', '0s', '--filter', `event=${action}`, '--format', 'json']).stdout;
+  return ev.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { Actor: { ID: string; Attributes: { name?: string } } })
+    .filter((e) => e.Actor.Attributes.name?.startsWith(`${tag}-`)).map((e) => e.Actor.ID);
+}

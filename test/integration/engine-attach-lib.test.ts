@@ -2,13 +2,14 @@
 // containers (root): Node streams both ways, detach keys, AbortSignal ending attach and stats
 // streams, and 20 execs in a row that must each return all their output.
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable, Writable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { Berth, isEngineError, type ContainerStats } from '../../src/index.js';
 import { makeBusyboxRootfs } from '../helpers/bundle.js';
+import { collector, removeAllAndCheck, until } from '../helpers/library.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-attach-lib-'));
 const rootfs = join(dir, 'rootfs');
@@ -25,46 +26,9 @@ before(() => {
   berth = new Berth({ root: join(dir, 'root'), stateRoot });
 });
 
-after(async () => {
-  for (const c of berth.list({ all: true })) {
-    made.add(String(c.ID));
-    await berth.remove(String(c.ID), { force: true, volumes: true });
-  }
-  const left = berth.list({ all: true }).length;
-  for (const v of berth.listVolumes()) berth.removeVolume(String(v.Name), { force: true });
-  berth.close();
-  const cg: string[] = [];
-  for (const h of ['memory', 'pids', 'cpu', 'freezer', 'unified']) {
-    const d = `/sys/fs/cgroup/${h}/berth`;
-    if (existsSync(d)) for (const e of readdirSync(d)) if ([...made].some((id) => id.startsWith(e) || e.startsWith(id))) cg.push(`${d}/${e}`);
-  }
-  const state = existsSync(join(stateRoot, 'containers')) ? readdirSync(join(stateRoot, 'containers')) : [];
-  rmSync(dir, { recursive: true, force: true });
-  rmSync(stateRoot, { recursive: true, force: true });
-  assert.equal(left, 0, 'containers left');
-  assert.deepEqual(cg, [], 'leaked cgroups');
-  assert.deepEqual(state, [], 'leaked state directories');
-});
+after(() => removeAllAndCheck(berth, made, dir, stateRoot));
 
-function collector(): Writable & { text: () => string } {
-  const chunks: Buffer[] = [];
-  const w = new Writable({
-    write(c: Buffer, _e, cb) {
-      chunks.push(Buffer.from(c));
-      cb();
-    },
-  }) as Writable & { text: () => string };
-  w.text = () => Buffer.concat(chunks).toString();
-  return w;
-}
 
-async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 30000): Promise<T> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) {
-    const v = await fn();
-    if (v) return v;
-  }
-  return assert.fail(`timed out waiting for ${what}`);
-}
 
 const status = (id: string) => (berth.inspect(id) as { State: { Status: string } }).State.Status;
 

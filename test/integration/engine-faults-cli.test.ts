@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeBusyboxRootfs } from '../helpers/bundle.js';
 import { ok, testBerth } from '../helpers/berth-cli.js';
-import { leaks, pool, sleep, startCli, until } from '../helpers/cli-procs.js';
+import { eventIds, labelledIds, leaks, pool, sleep, startCli, until } from '../helpers/cli-procs.js';
 
 const t = testBerth('faults');
 const rootfs = join(t.dir, 'rootfs');
@@ -20,14 +20,7 @@ before(() => {
 
 after(() => t.cleanup());
 
-const ids = (label: string) => t.run(['ps', '-aq', '--no-trunc', '--filter', `label=${label}`]).stdout.split('\n').filter(Boolean);
-
-/** Ids of the containers named TAG-* from the event log's `action` events. */
-function eventIds(action: string, tag: string): string[] {
-  const ev = t.run(['events', '--since', '30m', '--until', '0s', '--filter', `event=${action}`, '--format', 'json']).stdout;
-  return ev.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { Actor: { ID: string; Attributes: { name?: string } } })
-    .filter((e) => e.Actor.Attributes.name?.startsWith(`${tag}-`)).map((e) => e.Actor.ID);
-}
+const ids = (label: string) => labelledIds(t, label);
 
 describe('berth CLI: the faults of issue 6', () => {
   test('kill -9 of the CLI at many moments of run and rm: ps -a reconciles, everything can be removed, nothing leaks', async () => {
@@ -51,7 +44,7 @@ describe('berth CLI: the faults of issue 6', () => {
       assert.match(l, / created Created$| exited Exited \(3\)/, l);
     }
     const left = ids(`k9=${tag}`);
-    const made = eventIds('create', tag);
+    const made = eventIds(t, 'create', tag);
     if (left.length) ok(t.run(['rm', '-f', ...left]), 'rm -f');
     // rm -f leaves nothing of a killed run right away: no netns mount, no veth, no cgroup, no
     // process (a run killed after its network was set up used to keep them until a next start)

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeBusyboxRootfs } from '../helpers/bundle.js';
 import { testBerth } from '../helpers/berth-cli.js';
-import { leaks, pool, startCli } from '../helpers/cli-procs.js';
+import { eventIds, labelledIds, leaks, pool, startCli } from '../helpers/cli-procs.js';
 
 const t = testBerth('parallel');
 const rootfs = join(t.dir, 'rootfs');
@@ -19,14 +19,7 @@ before(() => {
 
 after(() => t.cleanup());
 
-const ids = (label: string) => t.run(['ps', '-aq', '--no-trunc', '--filter', `label=${label}`]).stdout.split('\n').filter(Boolean);
-
-/** Ids of the containers named TAG-* from the event log's `action` events. */
-function eventIds(action: string, tag: string): string[] {
-  const ev = t.run(['events', '--since', '30m', '--until', '0s', '--filter', `event=${action}`, '--format', 'json']).stdout;
-  return ev.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { Actor: { ID: string; Attributes: { name?: string } } })
-    .filter((e) => e.Actor.Attributes.name?.startsWith(`${tag}-`)).map((e) => e.Actor.ID);
-}
+const ids = (label: string) => labelledIds(t, label);
 
 describe('berth CLI: 100 parallel invocations', () => {
   test('100 containers run and removed by parallel CLI invocations: none lost, no cgroup, mount, process or veth left', async () => {
@@ -53,7 +46,7 @@ describe('berth CLI: 100 parallel invocations', () => {
     rm.forEach((r) => assert.equal(r.status, 0, r.stderr));
     assert.deepEqual(ids(`h=${tag}`), []);
     // the --rm ones' ids come from the event log
-    const all = eventIds('destroy', tag);
+    const all = eventIds(t, 'destroy', tag);
     assert.equal(new Set(all).size, 100, 'one destroy event per container');
     assert.deepEqual(leaks(all, [bridge]), []);
     for (const id of all) assert.ok(!existsSync(join(t.stateRoot, 'containers', id)), `state of ${id}`);

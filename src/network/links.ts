@@ -1,5 +1,6 @@
 // Bridges and veth pairs, as netlink plans run by berth-netlink (one process per call).
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { parseCidr, parseIPv4, parseMac } from './cidr.js';
 import { setSysctl } from './host.js';
 import {
@@ -115,8 +116,24 @@ export function vethPlan(v: VethSpec): Plan {
   return p;
 }
 
-/** Creates and configures the pair; on failure removes the host end (and with it the peer). */
+/**
+ * Creates and configures the pair; on failure removes the host end (and with it the peer). The
+ * host end is named for the container and network, and the kernel tears a namespace down
+ * asynchronously: a quick restart can meet the pair of the namespace just released (EEXIST).
+ * The failed attempt removed it; a few more attempts, a moment apart.
+ */
 export async function createVeth(netnsPath: string, v: VethSpec, o: { createNetns?: boolean } = {}): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await createVethOnce(netnsPath, v, { createNetns: !!o.createNetns && (attempt === 0 || !existsSync(netnsPath)) });
+    } catch (e) {
+      if (attempt >= 3 || !/EEXIST/.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
+    }
+  }
+}
+
+async function createVethOnce(netnsPath: string, v: VethSpec, o: { createNetns?: boolean }): Promise<void> {
   // createNetns: the helper first makes the netns at netnsPath (berth-shim netns add PATH netlink,
   // the engine's persistent netns) and hands it to the plan as fd 3: one process for both
   const fd = o.createNetns ? -1 : openNetns(netnsPath);

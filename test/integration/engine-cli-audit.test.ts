@@ -60,7 +60,9 @@ describe('CLI audit fixes', () => {
     const name = t.uniq('pipe');
     ok(t.run(['run', '-d', '--name', name, '--network', 'none', '--rootfs', rootfs, 'sh', '-c', 'seq 1 20000; while true; do echo more; sleep 0.1; done']));
     try {
-      for (const [args, reader] of [[`logs -f ${name}`, 'head -1'], [`attach ${name}`, 'head -1'], ['stats', 'head -c 600'], [`events --since 0`, 'head -c 10']] as const) {
+      for (const [args, reader] of [[`logs -f ${name}`, 'head -1'], [`attach ${name}`, 'head -1'], ['stats', 'head -c 600'],
+        // events writes only when something happens: once the reader is gone, make an event
+        [`events --since 0`, `{ head -c 10; exec 0<&-; ${cli()} pause ${name}; ${cli()} unpause ${name}; }`]] as const) {
         const r = piped(args, reader);
         assert.equal(r.status, 0, `${args}: ${r.stderr}`);
         assert.doesNotMatch(r.stderr, /EPIPE|Unhandled|\n\s+at \S/, `${args}: ${r.stderr}`);

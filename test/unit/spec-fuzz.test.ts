@@ -138,7 +138,10 @@ describe('parseSpec never fails other than with SpecError', () => {
           } else if (op === 'duplicate' && Array.isArray(container)) {
             container.push(structuredClone(container[key as number]));
           } else {
-            container[key] = value;
+            // a copy: constantFrom hands out the same [] / {} each time, so two edits could put
+            // one object inside itself (a cycle JSON.stringify throws on), and fast-check reuses
+            // generated values while shrinking
+            container[key] = value === undefined ? undefined : structuredClone(value);
           }
         }
         const text = JSON.stringify(doc);

@@ -3,10 +3,11 @@
 // cgroup or monitor of it is left.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO } from './bundle.js';
+import { after, before } from 'node:test';
+import { makeBusyboxRootfs, REPO } from './bundle.js';
 
 export const BERTH = join(REPO, 'bin', 'berth');
 
@@ -88,4 +89,19 @@ export function testBerth(tag: string): TestBerth {
     },
   };
   return t;
+}
+
+/**
+ * The usual start of a CLI test file: a private berth and a busybox rootfs in its directory,
+ * made before the file's tests and everything removed (and checked) after them.
+ */
+export function testBerthWithRootfs(tag: string): { t: TestBerth; rootfs: string } {
+  const t = testBerth(tag);
+  const rootfs = join(t.dir, 'rootfs');
+  before(() => {
+    mkdirSync(rootfs);
+    makeBusyboxRootfs(rootfs);
+  });
+  after(() => t.cleanup());
+  return { t, rootfs };
 }

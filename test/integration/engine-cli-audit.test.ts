@@ -4,21 +4,12 @@
 // fields, `container ls --help`, and the CRI log file's name.
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { makeBusyboxRootfs } from '../helpers/bundle.js';
-import { BERTH, ok, testBerth } from '../helpers/berth-cli.js';
+import { describe, test } from 'node:test';
+import { BERTH, ok, testBerth, testBerthWithRootfs } from '../helpers/berth-cli.js';
 
-const t = testBerth('cla');
-const rootfs = join(t.dir, 'rootfs');
-
-before(() => {
-  mkdirSync(rootfs);
-  makeBusyboxRootfs(rootfs);
-});
-
-after(() => t.cleanup());
+const { t, rootfs } = testBerthWithRootfs('cla');
 
 const cli = (tb = t) => `${process.execPath} ${BERTH} --root ${tb.root} --state-root ${tb.stateRoot}`;
 

@@ -3,22 +3,12 @@
 // CLIs: engine-parallel-cli.test.ts.) Everything is removed at the end (test/helpers/berth-cli.ts
 // checks that no container, cgroup or monitor is left).
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { makeBusyboxRootfs } from '../helpers/bundle.js';
-import { ok, testBerth } from '../helpers/berth-cli.js';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { ok, testBerthWithRootfs } from '../helpers/berth-cli.js';
 import { eventIds, labelledIds, leaks, pool, sleep, startCli, until } from '../helpers/cli-procs.js';
 
-const t = testBerth('faults');
-const rootfs = join(t.dir, 'rootfs');
-
-before(() => {
-  mkdirSync(rootfs);
-  makeBusyboxRootfs(rootfs);
-});
-
-after(() => t.cleanup());
+const { t, rootfs } = testBerthWithRootfs('faults');
 
 const ids = (label: string) => labelledIds(t, label);
 

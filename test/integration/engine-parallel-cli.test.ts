@@ -2,22 +2,13 @@
 // leaked cgroup, mount or process" (root), with the default bridge network for most of them, so
 // that no veth or netns may be left either. A file of its own: it is the slowest test here.
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { makeBusyboxRootfs } from '../helpers/bundle.js';
-import { testBerth } from '../helpers/berth-cli.js';
+import { describe, test } from 'node:test';
+import { testBerthWithRootfs } from '../helpers/berth-cli.js';
 import { eventIds, labelledIds, leaks, pool, startCli } from '../helpers/cli-procs.js';
 
-const t = testBerth('parallel');
-const rootfs = join(t.dir, 'rootfs');
-
-before(() => {
-  mkdirSync(rootfs);
-  makeBusyboxRootfs(rootfs);
-});
-
-after(() => t.cleanup());
+const { t, rootfs } = testBerthWithRootfs('parallel');
 
 const ids = (label: string) => labelledIds(t, label);
 

@@ -6,25 +6,16 @@
 // Terminals come from util-linux `script` (a real pty); everything is removed at the end.
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { makeBusyboxRootfs } from '../helpers/bundle.js';
-import { BERTH, ok, testBerth } from '../helpers/berth-cli.js';
+import { describe, test } from 'node:test';
+import { BERTH, ok, testBerthWithRootfs } from '../helpers/berth-cli.js';
 import { sleep, startCli, until } from '../helpers/cli-procs.js';
 
-const t = testBerth('verbs');
-const rootfs = join(t.dir, 'rootfs');
+const { t, rootfs } = testBerthWithRootfs('verbs');
 const cli = () => [process.execPath, BERTH, '--root', t.root, '--state-root', t.stateRoot];
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
-before(() => {
-  mkdirSync(rootfs);
-  makeBusyboxRootfs(rootfs);
-});
-
-after(() => t.cleanup());
 
 /** The CLI on a real terminal (util-linux script): write() types, output collects the screen. */
 function onPty(args: string[]) {

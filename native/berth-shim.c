@@ -86,6 +86,16 @@
 #ifndef MOUNT_ATTR_IDMAP
 #define MOUNT_ATTR_IDMAP 0x00100000
 #endif
+/* musl's headers lack the new mount API's constants (glibc's sys/mount.h has them) */
+#ifndef OPEN_TREE_CLOEXEC
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#define MOUNT_ATTR_NOSUID 0x00000002
+#define MOUNT_ATTR_NODEV 0x00000004
+#define MOUNT_ATTR_NOEXEC 0x00000008
+#endif
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
@@ -132,9 +142,18 @@ static int nenv;
 static int treefds[256];
 static int ntreefds;
 
+/* The init starts its setup at once, before the parent has told berth its pid; it waits for
+ * that report (the byte 'P' and its host pid) only before it says anything to berth, so that
+ * berth hears "PID" first, and before it execs or exits. Two process wake-ups fewer on the
+ * critical path of every start. */
+static int pid_pending;
+
+static void await_reported(void);
+
 static void sendline(const char *fmt, ...)
 {
 	char buf[8192];
+	await_reported();
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
@@ -301,6 +320,18 @@ static char recv_byte(int fd)
 	}
 }
 
+static void await_reported(void)
+{
+	if (!pid_pending)
+		return;
+	pid_pending = 0;
+	if (recv_byte(ipc[1]) != 'P')
+		_exit(1);
+	read_full(ipc[1], &hostpid, sizeof(hostpid));
+	close(ipc[1]);
+	ipc[1] = -1;
+}
+
 static int nsflag(const char *type)
 {
 	static const struct { const char *n; int f; } t[] = {
@@ -328,17 +359,33 @@ static int open_in_root(const char *path, int flags)
 	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 }
 
-/* Create every missing directory of `path` inside the rootfs; `last` says what the final
- * component must be when missing: 'd' directory, 'f' empty file, '-' nothing. */
+static void mkpath_missing(const char *path, char last);
+
+/* An O_PATH fd of `path` in the rootfs, creating it (and its parents) when missing: `last` says
+ * what the final component must be then: 'd' directory, 'f' empty file, '-' nothing. Opens the
+ * path once when it exists (the common case: /proc, /dev, /sys of an image). */
+static int open_making(const char *path, char last, int flags)
+{
+	int fd = open_in_root(path, O_PATH | flags);
+	if (fd < 0 && errno == ENOENT) {
+		mkpath_missing(path, last);
+		fd = open_in_root(path, O_PATH | flags);
+	}
+	return fd;
+}
+
+/* Create every missing directory of `path` inside the rootfs (see open_making for `last`). */
 static void mkpath_in_root(const char *path, char last)
 {
-	int fd = open_in_root(path, O_PATH);
-	if (fd >= 0) {
-		close(fd);
-		return;
-	}
-	if (errno != ENOENT)
+	int fd = open_making(path, last, 0);
+	if (fd < 0)
 		die("resolve %s in rootfs", path);
+	close(fd);
+}
+
+/* mkpath_in_root for a path known to be missing */
+static void mkpath_missing(const char *path, char last)
+{
 	char buf[PATH_MAX];
 	snprintf(buf, sizeof(buf), "%s", path);
 	char *slash = strrchr(buf, '/');
@@ -346,12 +393,11 @@ static void mkpath_in_root(const char *path, char last)
 	if (slash) {
 		*slash = 0;
 		name = slash + 1;
-		if (buf[0])
-			mkpath_in_root(buf, 'd');
 	}
-	int dfd = open_in_root(slash && buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
+	const char *parent = slash && buf[0] ? buf : "/";
+	int dfd = open_making(parent, 'd', O_DIRECTORY);
 	if (dfd < 0)
-		die("resolve %s in rootfs", buf);
+		die("resolve %s in rootfs", parent);
 	/* a dangling symlink: create its target, resolved inside the rootfs */
 	char link[PATH_MAX];
 	ssize_t ln = readlinkat(dfd, name, link, sizeof(link) - 1);
@@ -429,8 +475,7 @@ static void op_mount(char **a)
 	const char *fallback = a[10];
 	char p[64];
 
-	mkpath_in_root(dst, create);
-	int fd = open_in_root(dst, O_PATH);
+	int fd = open_making(dst, create, 0);
 	if (fd < 0)
 		die("resolve mount destination %s in rootfs", dst);
 	fdpath(p, sizeof(p), fd);
@@ -471,8 +516,7 @@ static void op_mount_fd(char **a)
 	long idx = num(a[0]);
 	if (idx < 0 || idx >= ntreefds)
 		die("plan: bad mount tree index %ld", idx);
-	mkpath_in_root(a[1], a[2][0]);
-	int fd = open_in_root(a[1], O_PATH);
+	int fd = open_making(a[1], a[2][0], 0);
 	if (fd < 0)
 		die("resolve %s in rootfs", a[1]);
 	if (syscall(SYS_move_mount, treefds[idx], "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
@@ -492,23 +536,30 @@ static void op_mknod(char **a)
 	if (!slash)
 		die("plan: device path %s", a[0]);
 	*slash = 0;
-	mkpath_in_root(buf[0] ? buf : "/", 'd');
-	int dfd = open_in_root(buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
+	int dfd = open_making(buf[0] ? buf : "/", 'd', O_DIRECTORY);
 	if (dfd < 0)
 		die("resolve %s in rootfs", buf);
-	unlinkat(dfd, slash + 1, 0);
 	mode_t mode = (mode_t)num(a[4]) & 07777;
-	if (mknodat(dfd, slash + 1, type | mode, makedev(num(a[2]), num(a[3]))) < 0)
+	dev_t dev = makedev(num(a[2]), num(a[3]));
+	/* the exact mode the spec asked for: no umask (and no chmod after) */
+	mode_t old = umask(0);
+	int r = mknodat(dfd, slash + 1, type | mode, dev);
+	if (r < 0 && errno == EEXIST && unlinkat(dfd, slash + 1, 0) == 0)
+		r = mknodat(dfd, slash + 1, type | mode, dev);
+	umask(old);
+	if (r < 0)
 		die("mknod %s", a[0]);
 	if (fchownat(dfd, slash + 1, (uid_t)num(a[5]), (gid_t)num(a[6]), AT_SYMLINK_NOFOLLOW) < 0)
 		die("chown %s", a[0]);
-	/* mknod applies the umask; set the mode the spec asked for */
-	int f = openat(dfd, slash + 1, O_PATH | O_CLOEXEC | O_NOFOLLOW);
-	if (f >= 0) {
-		char p[64];
-		fdpath(p, sizeof(p), f);
-		chmod(p, mode);
-		close(f);
+	/* chown may have cleared set-id bits: put them back */
+	if (mode & (S_ISUID | S_ISGID)) {
+		int f = openat(dfd, slash + 1, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+		if (f >= 0) {
+			char p[64];
+			fdpath(p, sizeof(p), f);
+			chmod(p, mode);
+			close(f);
+		}
 	}
 	close(dfd);
 }
@@ -522,8 +573,7 @@ static void op_symlink(char **a)
 	if (!slash)
 		die("plan: symlink path %s", a[1]);
 	*slash = 0;
-	mkpath_in_root(buf[0] ? buf : "/", 'd');
-	int dfd = open_in_root(buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
+	int dfd = open_making(buf[0] ? buf : "/", 'd', O_DIRECTORY);
 	if (dfd < 0)
 		die("resolve %s in rootfs", buf);
 	if (symlinkat(a[0], dfd, slash + 1) < 0 && errno != EEXIST)
@@ -757,12 +807,20 @@ static int last_cap(void)
 	return last;
 }
 
+/* The kernel refuses (EINVAL) the first capability past its last: no need to read
+ * /proc/sys/kernel/cap_last_cap (three syscalls and a path walk per start) to know where to stop. */
 static void op_capbset(const char *mask)
 {
 	uint64_t m = unum(mask);
-	for (int c = 0; c <= last_cap(); c++)
-		if (!(m & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
-			die("drop capability %d from the bounding set", c);
+	for (int c = 0; c < 64; c++) {
+		if (m & (1ULL << c))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0)
+			continue;
+		if (errno == EINVAL && prctl(PR_CAPBSET_READ, c, 0, 0, 0) < 0)
+			break; /* past the last capability */
+		die("drop capability %d from the bounding set", c);
+	}
 }
 
 static void op_capset(char **a)
@@ -821,6 +879,7 @@ static void op_seccomp(char **a, struct sock_filter *pre, size_t prelen)
 			errno = 0;
 			die("plan: SECCOMP with a listener but no LISTENER socket");
 		}
+		await_reported(); /* hostpid */
 		size_t n = 0, cap = 1;
 		for (const char *c = a[3]; *c; c++)
 			cap += *c == 1 ? 12 : 1; /* an int32 takes at most 11 characters */
@@ -879,6 +938,7 @@ static void op_lookup(const char *arg0)
 static void op_wait_start(void)
 {
 	char p[64];
+	await_reported();
 	snprintf(p, sizeof(p), "self/fd/%d", fifofd);
 	int fd = openat(procfd, p, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -993,6 +1053,7 @@ static void do_exec(struct op *o)
 	envp[nenv] = NULL;
 	if (!exec_path)
 		op_lookup(argv[0]);
+	await_reported();
 	if (syscall(SYS_close_range, 3 + preserve_fds, ~0U, 0) < 0) {
 		for (int fd = 3 + preserve_fds; fd < 1024; fd++)
 			close(fd);
@@ -1023,9 +1084,7 @@ static void op_chdir(const char *path)
 
 static void run_init(void)
 {
-	recv_byte(ipc[1]); /* the parent has reported our pid */
-	read_full(ipc[1], &hostpid, sizeof(hostpid));
-	close(ipc[1]);
+	pid_pending = 1; /* see await_reported */
 	for (int i = 0; i < nops; i++) {
 		struct op *o = &ops[i];
 		char **a = o->argv;
@@ -1079,7 +1138,10 @@ static void run_init(void)
 		else if (is(o, "CHROOT", 0)) {
 			if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
 				die("chroot to %s", rootfs);
-		} else if (is(o, "EXIT", 1)) _exit((int)num(a[0]));
+		} else if (is(o, "EXIT", 1)) {
+			await_reported();
+			_exit((int)num(a[0]));
+		}
 		else if (is(o, "MASK", 1)) op_mask(a[0]);
 		else if (is(o, "READONLY", 1)) op_readonly(a[0]);
 		else if (is(o, "REMOUNT_ROOT", 1)) remount_bind("/", unum(a[0]), "/");
@@ -1152,7 +1214,8 @@ static void run_child1(void)
 	close(ipc[0]);
 	if (proxyfd >= 0)
 		close(proxyfd);
-	recv_byte(ipc[1]); /* the parent has put us in our cgroups */
+	if (find("CGROUP_PROCS"))
+		recv_byte(ipc[1]); /* the parent has put us in our cgroups */
 	cgjoin_self(); /* or we do it (CGROUP_JOIN) */
 	/* child1 never enters the container's pid namespace, so it may be dumpable: the parent (or
 	 * an unprivileged caller's newuidmap) must reach its /proc files, and it writes its own
@@ -1640,7 +1703,9 @@ int main(int argc, char **argv)
 			}
 			close(fd);
 		}
-	send_byte(ipc[0], 'C');
+	/* child1 waits only for that (with CGROUP_JOIN alone it goes on at once) */
+	if (find("CGROUP_PROCS"))
+		send_byte(ipc[0], 'C');
 	if (want_userns) {
 		if (recv_byte(ipc[0]) != 'U')
 			_exit(1);

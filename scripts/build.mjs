@@ -20,11 +20,17 @@ const shimOut = join(root, 'dist', 'berth-shim');
 // Linked to a temporary name, then renamed over the old one: a build running while tests or
 // containers exec the shim must never let them see a half-written file (EACCES/ETXTBSY).
 const shimTmp = `${shimOut}.tmp-${process.pid}`;
-try {
-  run(cc, [...cflags, '-static', '-no-pie', '-o', shimTmp, join(root, 'native', 'berth-shim.c')]);
-} catch {
-  console.error('berth-shim: static link failed (no libc.a? install libc6-dev); linking dynamically');
-  run(cc, [...cflags, '-o', shimTmp, join(root, 'native', 'berth-shim.c')]);
+// Static against musl when musl-gcc is there, else glibc (why: scripts/shim-cc.mjs).
+const { shimCompilers } = await import('./shim-cc.mjs');
+const ways = shimCompilers({ root, cc, ccFromEnv: !!process.env.CC, cflags, src: join(root, 'native', 'berth-shim.c'), out: shimTmp });
+for (const [i, w] of ways.entries()) {
+  try {
+    execFileSync(w.cmd, w.args, { cwd: root, stdio: w.quiet ? ['ignore', 'ignore', 'pipe'] : 'inherit' });
+    break;
+  } catch (e) {
+    if (i === ways.length - 1) throw e;
+    console.error(`berth-shim: ${w.label} build failed${w.quiet && e.stderr ? `:\n${String(e.stderr).trim()}\n` : ''}; trying ${ways[i + 1].label}`);
+  }
 }
 renameSync(shimTmp, shimOut);
 run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);

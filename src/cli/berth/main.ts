@@ -176,7 +176,7 @@ export async function main(argv: string[], o: { keepStoreOpen?: boolean } = {}):
               progress.callback(ev);
             },
           });
-          engine.reconcile();
+          if (!cmd?.lazyReconcile) engine.reconcile();
           if (debug) err(`berth: debug: store ${engine.store.path}\n`);
         }
         return engine;

@@ -182,6 +182,11 @@ function addonPath(): string | undefined {
 
 export type ContainerUpdate = Partial<Omit<ContainerRecord, 'id' | 'created'>>;
 
+/** The columns of a container that reconcile checks first (Store.liveStates). */
+export type LiveState = Pick<ContainerRecord, 'id' | 'state' | 'pid' | 'monitorPid' | 'monitorStart'>;
+
+const LIVE = "state IN ('running','paused','restarting') OR cleaned = 0 OR monitor_pid > 0";
+
 export class Store {
   /** Prepared statements by SQL text: preparing costs more than running one in a short CLI. */
   private readonly stmts = new Map<string, BetterSqlite3.Statement>();
@@ -274,7 +279,16 @@ export class Store {
 
   /** Containers whose state says a monitor should be alive (what reconcile checks). */
   live(): ContainerRecord[] {
-    return (this.stmt("SELECT * FROM containers WHERE state IN ('running','paused','restarting') OR cleaned = 0 OR monitor_pid > 0").all() as ContainerRow[]).map(fromRow);
+    return (this.stmt(`SELECT * FROM containers WHERE ${LIVE}`).all() as ContainerRow[]).map(fromRow);
+  }
+
+  /**
+   * live() without the JSON columns: what reconcile reads of each container to see that nothing
+   * changed (the spec alone is ~10 KiB per container, read from overflow pages and decoded).
+   */
+  liveStates(): LiveState[] {
+    return (this.stmt(`SELECT id, state, pid, monitor_pid, monitor_start FROM containers WHERE ${LIVE}`).all() as { id: string; state: ContainerState; pid: number; monitor_pid: number; monitor_start: string }[])
+      .map((r) => ({ id: r.id, state: r.state, pid: r.pid, monitorPid: r.monitor_pid, monitorStart: r.monitor_start }));
   }
 
   /**

@@ -17,7 +17,6 @@ import { hostResolvConf } from '../network/host.js';
 import { withLock } from '../network/lock.js';
 import { NetworkManager } from '../network/manager.js';
 import type { PortMapping } from '../network/ports.js';
-import { processStartTime } from '../runtime/state.js';
 import { EngineError, type EngineErrorKind } from './errors.js';
 import { shortId } from './ids.js';
 import { createNetns, removeNetns } from './netns.js';
@@ -25,6 +24,7 @@ import { netnsPathOf, networkKind } from './networking-options.js';
 import type { Paths } from './paths.js';
 import type { ContainerRecord } from './types.js';
 import { checkEndpointFits } from './network-fit.js';
+import { networkStale, starterAlive, starterMark, writeWhole } from './network-stale.js';
 import { reconcileAfterBoot } from './network-boot.js';
 
 let shared: NetworkManager | undefined;
@@ -77,6 +77,13 @@ export class EngineNetworking {
   }
   netnsPath(id: string): string {
     return join(this.netnsDir, id);
+  }
+  /**
+   * The path setUp() resolves to, when it is known before setUp() is done: a bridge network's
+   * netns (its helper is still making it), so the engine compiles the launch plan meanwhile.
+   */
+  plannedNetns(rec: ContainerRecord): string | undefined {
+    return networkKind(rec.hostConfig.NetworkMode) === 'bridge' ? this.netnsPath(rec.id) : undefined;
   }
   private ownerFile(id: string): string {
     return join(this.netnsDir, `${id}.owner`);
@@ -164,12 +171,12 @@ export class EngineNetworking {
     }
     await this.reconcileStale();
     mkdirSync(this.netnsDir, { recursive: true, mode: 0o700 });
-    // "being started by me": a concurrent berth's reconcile leaves this one alone
-    writeFileSync(this.marker(rec.id), `${process.pid} ${processStartTime(process.pid) ?? ''}`);
+    // "being started by me": a concurrent berth's reconcile leaves this one alone (written whole: network-stale.ts)
+    writeWhole(this.marker(rec.id), starterMark());
     const path = this.netnsPath(rec.id);
     await this.release(rec.id); // a previous run's, not released (nothing to do: three stat calls)
     // whose it is, should its record go before its network does (a crash inside cleanup)
-    writeFileSync(this.ownerFile(rec.id), this.paths.root);
+    writeWhole(this.ownerFile(rec.id), this.paths.root);
     try {
       // the netns is made by the process that makes the links (createNetns); CNI plugins are
       // handed a netns path, so for a CNI network it must exist before the attach
@@ -221,7 +228,7 @@ export class EngineNetworking {
    */
   async releaseAbandoned(id: string): Promise<void> {
     if (this.starting(id)) return;
-    await this.release(id);
+    await this.release(id, () => !this.starting(id) && !this.active(id));
     this.started(id);
   }
 
@@ -235,33 +242,41 @@ export class EngineNetworking {
    * with the netns), the netns. Idempotent and cheap when there is nothing (three stat calls).
    * On return the netns is unmounted too (netns.ts: through the storage helper, no process start).
    */
-  async release(id: string): Promise<void> {
+  async release(id: string, stillStale?: () => boolean): Promise<void> {
     const path = this.netnsPath(id);
     if (!existsSync(path) && !existsSync(this.endpointFile(id)) && !existsSync(this.ownerFile(id))) return;
     mkdirSync(this.netnsDir, { recursive: true, mode: 0o700 });
     // one releaser at a time (the monitor's cleanup and a waiting `run --rm` race); the second
     // finds nothing left to do
-    await withLock(join(this.netnsDir, `${id}.lock`), () => this.releaseLocked(id, path));
+    await withLock(join(this.netnsDir, `${id}.lock`), () => (stillStale && !stillStale() ? undefined : this.releaseLocked(id, path)));
   }
 
   private async releaseLocked(id: string, path: string): Promise<void> {
     const hasNs = existsSync(path);
     const hasEndpoint = existsSync(this.endpointFile(id));
-    // The owner file goes once the detach is done: a netns left without it (its unmount failed)
-    // needs no second detach, which would search for its pieces.
-    if (hasEndpoint || existsSync(this.ownerFile(id))) {
-      try {
-        // netnsGone: the kernel takes the veth pair with the namespace, unmounted right after
-        await this.manager.detach(id, { netnsGone: hasNs });
-      } catch (e) {
-        if (!isNetworkError(e, 'notfound')) {
-          this.warn(`releasing the network of ${shortId(id)}: ${(e as Error).message}`);
-          return; // the owner file stays: the next release or reconcile tries again
+    // The unmount (a request to the storage helper, another process) runs while this thread
+    // does the detach's file work; the kernel frees the namespace and its veth pair on its own.
+    // A detach that fails leaves the owner file, and the next release or reconcile detaches
+    // again without the netns (netnsGone false: it looks for the links, gone with it).
+    const unmounting = hasNs ? removeNetns(path).catch((e: Error) => this.warn(`removing the network namespace of ${shortId(id)}: ${e.message}`)) : undefined;
+    try {
+      // The owner file goes once the detach is done: a netns left without it (its unmount failed)
+      // needs no second detach, which would search for its pieces.
+      if (hasEndpoint || existsSync(this.ownerFile(id))) {
+        try {
+          // netnsGone: the kernel takes the veth pair with the namespace, unmounted meanwhile
+          await this.manager.detach(id, { netnsGone: hasNs });
+        } catch (e) {
+          if (!isNetworkError(e, 'notfound')) {
+            this.warn(`releasing the network of ${shortId(id)}: ${(e as Error).message}`);
+            return; // the owner file stays: the next release or reconcile tries again
+          }
         }
+        rmQuiet(this.ownerFile(id));
       }
-      rmQuiet(this.ownerFile(id));
+    } finally {
+      await unmounting;
     }
-    if (hasNs) await removeNetns(path).catch((e: Error) => this.warn(`removing the network namespace of ${shortId(id)}: ${e.message}`));
   }
 
 
@@ -286,7 +301,8 @@ export class EngineNetworking {
       if (f.endsWith('.owner')) {
         // attached (maybe) but its netns never made: a crash inside a start
         const id = f.slice(0, 64);
-        if (!names.includes(id) && this.mine(id) && !this.active(id) && !this.starting(id)) await this.release(id);
+        const stale = () => this.stale(id, (x) => this.mine(x));
+        if (!names.includes(id) && stale()) await this.release(id, stale);
         continue;
       }
       if (f.endsWith('.starting')) {
@@ -295,21 +311,19 @@ export class EngineNetworking {
         continue;
       }
       // another root's container, or one of this root's that is up or being started: not ours to judge
-      if (!(this.known(f) || this.mine(f)) || this.active(f) || this.starting(f)) continue;
-      await this.release(f);
+      const stale = () => this.stale(f);
+      if (stale()) await this.release(f, stale);
     }
   }
 
   /** A live berth process is starting this container. */
   private starting(id: string): boolean {
-    let text: string;
-    try {
-      text = readFileSync(this.marker(id), 'utf8');
-    } catch {
-      return false;
-    }
-    const [pid, start] = text.split(' ');
-    return Number(pid) > 0 && processStartTime(Number(pid)) === start;
+    return starterAlive(this.marker(id));
+  }
+
+  /** Asked in network-stale.ts's order (the marker before the store), again under the release lock. */
+  private stale(id: string, ours = (x: string) => this.known(x) || this.mine(x)): boolean {
+    return networkStale(id, { ours, starting: (x) => this.starting(x), active: (x) => this.active(x) });
   }
 
   /** --dns, --dns-search, --dns-option, --add-host for containers without a bridge network. */
@@ -362,7 +376,8 @@ export function networkSettings(rec: ContainerRecord, running: boolean): Record<
   const mode = rec.hostConfig.NetworkMode;
   const kind = networkKind(mode);
   const nm = kind === 'bridge' ? networkManager() : undefined;
-  const eps = running && nm ? safe(() => nm.endpoints(rec.id), []) : [];
+  // a record that cannot be read fails inspect with the file's name (never "no address")
+  const eps = running && nm ? sync(() => nm.endpoints(rec.id)) : [];
   const ports: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
   for (const k of Object.keys(rec.config.ExposedPorts ?? {})) ports[k] = null;
   for (const p of running ? publishedPorts(rec.id) : []) (ports[`${p.containerPort}/${p.proto}`] ??= []).push({ HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) });
@@ -396,6 +411,15 @@ export function networkSettings(rec: ContainerRecord, running: boolean): Record<
     IPv6Gateway: primary?.gateway6 ?? '', MacAddress: primary?.mac ?? '',
     Networks: networks,
   };
+}
+
+/** A network library call, its error as the engine's. */
+function sync<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw engineError(e);
+  }
 }
 
 function safe<T>(f: () => T, fallback: T): T {

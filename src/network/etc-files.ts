@@ -1,7 +1,7 @@
 // A container's /etc/hosts, /etc/resolv.conf and /etc/hostname: generated into a host directory
 // that the engine bind-mounts. Files that exist are rewritten in place (same inode), so a
 // running container sees a `network connect` through its bind mount.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { isIPv4 } from './cidr.js';
 import { invalid } from './errors.js';
@@ -105,8 +105,31 @@ export function etcPaths(dir: string): EtcPaths {
 export function writeEtcFiles(dir: string, content: { hosts: string; resolvConf: string; hostname: string }): EtcPaths {
   mkdirSync(dir, { recursive: true });
   const p = etcPaths(dir);
-  writeFileSync(p.hosts, content.hosts);
-  writeFileSync(p.resolvConf, content.resolvConf);
-  writeFileSync(p.hostname, content.hostname);
+  rewriteInPlace(p.hosts, content.hosts);
+  rewriteInPlace(p.resolvConf, content.resolvConf);
+  rewriteInPlace(p.hostname, content.hostname);
   return p;
+}
+
+/**
+ * Replaces a file's content, keeping its inode, without truncating it to zero first: on ext4
+ * (auto_da_alloc) closing a file that was truncated to zero and written again starts its
+ * writeback at once, 0.3-5 ms per file here, on every start of a bridge-networked container
+ * (the engine wrote these three at create). The new bytes are written over the old ones and the
+ * file is then cut to their length; a file that already holds them is left alone.
+ */
+export function rewriteInPlace(path: string, text: string): void {
+  const data = Buffer.from(text);
+  const fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+  try {
+    const size = fstatSync(fd).size;
+    if (size === data.length && data.length > 0) {
+      const old = Buffer.alloc(size);
+      if (readSync(fd, old, 0, size, 0) === size && old.equals(data)) return;
+    }
+    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off, off);
+    if (size > data.length) ftruncateSync(fd, data.length);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -5,7 +5,7 @@ import { parseCidr, parseIPv4, parseMac } from './cidr.js';
 import { setSysctl } from './host.js';
 import {
   ADDR_INDEX_OFFSET, ROUTE_OIF_OFFSET, VETH_MASTER_OFFSET, Plan, closeQuiet, msgBridgePort, msgDefaultRoute, msgDelLink, msgLinkUp, msgLoopbackUp,
-  msgNewAddr, msgNewBridge, msgNewVeth, openNetns, runPlan,
+  msgNewAddr, msgNewBridge, msgNewVeth, openNetns, runPlan, startPlan, type PendingPlan,
 } from './netlink.js';
 import { parseCidr6, parseIPv6 } from './cidr6.js';
 import { msgDefaultRoute6, msgNewAddr6 } from './netlink6.js';
@@ -120,16 +120,36 @@ export function vethPlan(v: VethSpec): Plan {
  * Creates and configures the pair; on failure removes the host end (and with it the peer). The
  * host end is named for the container and network, and the kernel tears a namespace down
  * asynchronously: a quick restart can meet the pair of the namespace just released (EEXIST).
- * The failed attempt removed it; a few more attempts, a moment apart.
+ * The failed attempt removed it; a few more attempts, a moment apart. `pending`: a helper
+ * started with startNetns(netnsPath), making the netns meanwhile; the first attempt runs there.
  */
-export async function createVeth(netnsPath: string, v: VethSpec, o: { createNetns?: boolean } = {}): Promise<void> {
+export async function createVeth(netnsPath: string, v: VethSpec, o: { createNetns?: boolean; pending?: PendingPlan } = {}): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await createVethOnce(netnsPath, v, { createNetns: !!o.createNetns && (attempt === 0 || !existsSync(netnsPath)) });
+      if (attempt === 0 && o.pending) return await runVethPlan(v, () => o.pending!.run(vethPlan(v)));
+      return await createVethOnce(netnsPath, v, { createNetns: !!o.createNetns && !o.pending && (attempt === 0 || !existsSync(netnsPath)) });
     } catch (e) {
       if (attempt >= 3 || !/EEXIST/.test((e as Error).message)) throw e;
       await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
     }
+  }
+}
+
+/**
+ * The engine's persistent netns, made at `netnsPath` (which must not exist) by a helper started
+ * now (`berth-shim netns add PATH netlink`); its plan follows with createVeth's `pending`, or
+ * cancel() ends it with the netns made. One process for both, its start off the caller's path.
+ */
+export function startNetns(netnsPath: string): PendingPlan {
+  return startPlan([], ['netns', 'add', netnsPath, 'netlink']);
+}
+
+async function runVethPlan(v: VethSpec, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (e) {
+    await deleteLink(v.hostIf).catch(() => {});
+    throw e;
   }
 }
 
@@ -138,10 +158,7 @@ async function createVethOnce(netnsPath: string, v: VethSpec, o: { createNetns?:
   // the engine's persistent netns) and hands it to the plan as fd 3: one process for both
   const fd = o.createNetns ? -1 : openNetns(netnsPath);
   try {
-    await (o.createNetns ? runPlan(vethPlan(v), [], ['netns', 'add', netnsPath, 'netlink']) : runPlan(vethPlan(v), [fd]));
-  } catch (e) {
-    await deleteLink(v.hostIf).catch(() => {});
-    throw e;
+    await runVethPlan(v, () => (o.createNetns ? runPlan(vethPlan(v), [], ['netns', 'add', netnsPath, 'netlink']) : runPlan(vethPlan(v), [fd])));
   } finally {
     if (fd >= 0) closeQuiet(fd);
   }

@@ -24,7 +24,8 @@ import { readJson, readText, rmQuiet, writeFileAtomic, writeJsonAtomic } from '.
 import { bridgePorts, defaultMtu, hostResolvConf, hostRoutes, linkExists, linkMaster, listeners, listLinks, setSysctl } from './host.js';
 import { Ipam, poolOf } from './ipam.js';
 import { parseCidr6, parseIPv6 } from './cidr6.js';
-import { createBridge, createVeth, deleteLink, deleteLinks, loopbackOnly, vethName } from './links.js';
+import { createBridge, createVeth, deleteLink, deleteLinks, loopbackOnly, startNetns, vethName } from './links.js';
+import type { PendingPlan } from './netlink.js';
 import { withLock, withLockSync } from './lock.js';
 import { collides, expandPorts, parsePortSpec, type PortMapping, type PortSpec } from './ports.js';
 import { ensureResolver, resolverPid, stopResolver } from './resolver-process.js';
@@ -599,6 +600,22 @@ export class NetworkManager {
     }
     for (const h of opts.addHosts ?? []) parseAddHost(h, '0.0.0.0');
 
+    // The engine's new netns: its helper starts now and makes the namespace while the address is
+    // allocated below; its plan follows (createVeth). Ended with the netns made on any other way
+    // out, before the caller's cleanup removes that netns.
+    const pending = mode === 'bridge' && opts.createNetns && !existsSync(netnsPath) ? startNetns(netnsPath) : undefined;
+    try {
+      return await this.attachLocked(containerId, netnsPath, opts, { mode, aliases, hostname, name, specs, mac, egressRate, pending });
+    } finally {
+      await pending?.cancel();
+    }
+  }
+
+  private attachLocked(
+    containerId: string, netnsPath: string, opts: AttachOptions,
+    v: { mode: 'bridge' | 'none' | 'host'; aliases: string[]; hostname: string; name: string; specs: PortSpec[]; mac?: string; egressRate?: number; pending?: PendingPlan },
+  ): Promise<AttachResult> {
+    const { mode, aliases, hostname, name, specs, mac, egressRate, pending } = v;
     return withLock(join(this.endpointDir, `${containerId}.lock`), async () => {
       const prev = this.readEndpoint(containerId);
       if (prev && prev.netns !== netnsPath && prev.attachments.length) {
@@ -623,6 +640,7 @@ export class NetworkManager {
       if (rec.attachments.some((a) => a.network === net.id)) throw conflict(`container ${containerId.slice(0, 12)} is already connected to network ${net.name}`);
       if (net.driver === 'cni') {
         if (specs.length || opts.ip || opts.ip6 || mac || egressRate) throw invalid(`network ${net.name} is a CNI network: -p, --ip, --ip6, --mac-address and egress limits belong in its conflist (portmap, host-local/static, tuning, bandwidth plugins)`);
+        await pending?.cancel(); // the plugins get the netns made
         return this.attachCni(rec, this.cniNets.find(net.id)!, aliases);
       }
       const undo = new Undo();
@@ -666,7 +684,7 @@ export class NetworkManager {
           ...(primary && !net.internal ? { gateway: net.gateway } : {}), isolated: net.isolate,
           ...(ip6 && net.subnet6 ? { ip6, subnet6: net.subnet6, ...(!net.internal && !rec.attachments.some((a) => a.ip6) ? { gateway6: net.gateway6 } : {}) } : {}),
           ...(egressRate ? { egressRate } : {}),
-        }, { createNetns: !!opts.createNetns && !existsSync(netnsPath) });
+        }, { createNetns: !!opts.createNetns && !existsSync(netnsPath), ...(pending ? { pending } : {}) });
         const [pub, link] = await Promise.allSettled([publishing, linking]);
         if (pub.status === 'fulfilled') {
           att.ports = pub.value;
@@ -804,7 +822,13 @@ export class NetworkManager {
 
   /** The container's attachments (for inspect: NetworkSettings.Networks). */
   endpoints(containerId: string): { network: string; networkId: string; ip: string; mac: string; gateway: string; aliases: string[]; ifname: string; ip6?: string; gateway6?: string }[] {
-    const rec = this.readEndpoint(containerId);
+    // no record: nothing attached; a record that cannot be read is an error, not "no address"
+    let rec: EndpointRecord | undefined;
+    try {
+      rec = this.readEndpoint(containerId);
+    } catch (e) {
+      throw new NetworkError('system', `reading the endpoint record ${this.endpointFile(containerId)}: ${(e as Error).message}`);
+    }
     if (!rec) return [];
     const all = [...this.readAll(), ...this.cniNets.all()];
     return rec.attachments.map((a) => ({

@@ -257,14 +257,39 @@ const helperEnv = () => (env ??= { ...process.env, BERTH_PARENT_PID: String(proc
  * here, referred to by SETNS and IFLA_NET_NS_FD). Resolves when every step succeeded.
  */
 export function runPlan(plan: Plan, fds: number[] = [], args: string[] = ['netlink']): Promise<void> {
+  return startPlan(fds, args).run(plan);
+}
+
+/** A helper process started before its plan is known (it reads the plan from stdin when sent). */
+export interface PendingPlan {
+  /** Sends the plan (once) and resolves when every step succeeded. */
+  run(plan: Plan): Promise<void>;
+  /** Sends an empty plan: the helper exits having done only what its arguments ask (e.g. made the netns). */
+  cancel(): Promise<void>;
+}
+
+/**
+ * Starts the helper now and sends the plan later: `netns add PATH netlink` makes the network
+ * namespace while the caller still allocates the address, so the process start and the
+ * namespace's creation are off the caller's path.
+ */
+export function startPlan(fds: number[] = [], args: string[] = ['netlink']): PendingPlan {
   const helper = ensureHelper();
-  return new Promise((resolve, reject) => {
+  let plan: Plan | undefined;
+  let sent = false;
+  let stdin!: NodeJS.WritableStream;
+  const done = new Promise<void>((resolve, reject) => {
     // BERTH_PARENT_PID: the helper dies with this process (berth-netlink.c die_with_parent), so a
     // killed CLI's half-run plan cannot add links or a netns mount after `rm -f` released them
     const child = spawn(helper, args, { stdio: ['pipe', 'pipe', 'pipe', ...fds], env: helperEnv() });
     let out = '';
     let err = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    // "OK" is the helper's last word (it exits 0 right after): done then, not at its exit and
+    // the close of its pipes, which the event loop learns of later
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out === 'OK\n') resolve();
+    });
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
     child.stdin!.on('error', () => {});
     child.on('error', (e) => reject(system(`cannot run ${helper}: ${e.message}`)));
@@ -273,12 +298,21 @@ export function runPlan(plan: Plan, fds: number[] = [], args: string[] = ['netli
       const m = /^ERR (\d+) (\d+)/.exec(out);
       if (m) {
         const i = Number(m[1]);
-        return reject(new NetlinkError(plan.steps[i]?.what ?? `step ${i}`, Number(m[2]), i));
+        return reject(new NetlinkError(plan?.steps[i]?.what ?? `step ${i}`, Number(m[2]), i));
       }
       reject(system(`berth-shim netlink failed (exit ${code}): ${(err || out).trim()}`));
     });
-    child.stdin!.end(plan.encode());
+    stdin = child.stdin!;
   });
+  done.catch(() => {}); // reported by run(); a cancelled helper's failure is the caller's to ignore
+  const send = (p: Plan): Promise<void> => {
+    if (sent) return Promise.reject(system('a netlink helper runs one plan'));
+    sent = true;
+    plan = p;
+    stdin.end(p.encode());
+    return done;
+  };
+  return { run: send, cancel: () => (sent ? done : send(new Plan())).catch(() => {}) };
 }
 
 /** Opens a netns file for passing to runPlan; the caller closes it. */

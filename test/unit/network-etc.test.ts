@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -39,6 +39,21 @@ test('files are rewritten in place (a bind mount keeps seeing them)', () => {
     assert.equal(statSync(p.hosts).ino, ino);
     assert.equal(readFileSync(p.hosts, 'utf8'), 'a2\n');
     writeFileSync(p.hostname, 'x');
+    // shorter, longer and unchanged content (the new bytes go over the old ones, then the cut)
+    writeEtcFiles(d, { hosts: 'a much longer hosts file\n', resolvConf: 'b2\n', hostname: 'c2\n' });
+    writeEtcFiles(d, { hosts: 'short\n', resolvConf: 'b2\n', hostname: 'c2\n' });
+    assert.equal(readFileSync(p.hosts, 'utf8'), 'short\n');
+    assert.equal(statSync(p.hosts).ino, ino);
+    writeEtcFiles(d, { hosts: 'longer again\n', resolvConf: 'b2\n', hostname: 'c2\n' });
+    assert.equal(readFileSync(p.hosts, 'utf8'), 'longer again\n');
+    // a file that already holds the content is not written (its old mtime stays); one of the
+    // same length but other bytes is
+    utimesSync(p.resolvConf, 1000, 1000);
+    writeEtcFiles(d, { hosts: 'longer again\n', resolvConf: 'b2\n', hostname: 'c2\n' });
+    assert.equal(statSync(p.resolvConf).mtimeMs, 1000 * 1000);
+    writeEtcFiles(d, { hosts: 'longer again\n', resolvConf: 'b3\n', hostname: 'c2\n' });
+    assert.notEqual(statSync(p.resolvConf).mtimeMs, 1000 * 1000);
+    assert.equal(readFileSync(p.resolvConf, 'utf8'), 'b3\n');
   } finally {
     rmSync(d, { recursive: true, force: true });
   }

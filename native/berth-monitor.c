@@ -24,7 +24,8 @@
  *   - when the container is finally down and no client that started it in the foreground is
  *     attached, runs the engine's exit command (the engine's cleanup).
  *   - with -H, runs the health check's command (the file "healthcmd": `berth healthcheck run ID`)
- *     on the interval while the container runs, one probe at a time (src/engine/health.ts).
+ *     on the interval while the container runs, one probe at a time (src/engine/health.ts),
+ *     none while its cgroup (the -F files) says it is paused.
  *
  * Files live in the container's state directory (-d), the monitor's working directory:
  *   plan (input), pid ("<init pid> <restarts> <monitor pid>"), exit, attach.sock, console.sock.
@@ -734,6 +735,8 @@ static int should_restart(int status)
 	return 0;
 }
 
+static pid_t exit_cmd_pid;
+
 static void run_exit_command(void)
 {
 	if (!exit_cmd || access("stopped", F_OK) == 0)
@@ -742,6 +745,8 @@ static void run_exit_command(void)
 		if (clients[i].fd >= 0 && clients[i].initial)
 			return; /* the CLI that runs the container in the foreground cleans up */
 	pid_t p = fork();
+	if (p > 0)
+		exit_cmd_pid = p;
 	if (p == 0) {
 		reset_child();
 		setsid();
@@ -796,6 +801,71 @@ static int tiny_init(char **argv)
 	}
 }
 
+/* ---------------------------------------------------------------- what outlives the monitor */
+
+/* Field 22 of /proc/PID/stat (start time): with the pid, it tells this process from a later one
+ * given the same number. 0 on success. */
+static int proc_start(pid_t pid, char *out, size_t n)
+{
+	char path[32], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return -1;
+	buf[r] = 0;
+	char *q = strrchr(buf, ')');
+	for (int f = 2; q && f < 22; f++) /* ") S ppid ...": field f+1 starts after the next space */
+		if ((q = strchr(q, ' ')))
+			q++;
+	if (!q)
+		return -1;
+	size_t l = strcspn(q, " ");
+	if (!l || l >= n)
+		return -1;
+	memcpy(out, q, l);
+	out[l] = 0;
+	return 0;
+}
+
+/* The processes of this container still running when the monitor exits (its exit command, a
+ * health probe; not the linger child, which holds only attach clients), as "pid starttime"
+ * lines in <state dir>.procs, next to the state directory (the cleanup removes that directory
+ * while they may still run): `rm` and `wait` return once they are gone
+ * (src/engine/remove-wait.ts). Written whole (temp + rename) or not at all. */
+static int state_parent = -1;
+
+static void record_leftovers(const char *dir, const pid_t *pids, int n)
+{
+	char text[256];
+	size_t len = 0;
+	for (int k = 0; k < n; k++) {
+		char st[32];
+		if (pids[k] > 0 && proc_start(pids[k], st, sizeof(st)) == 0)
+			len += (size_t)snprintf(text + len, sizeof(text) - len, "%d %s\n", (int)pids[k], st);
+	}
+	if (!len || len >= sizeof(text))
+		return;
+	char base[256], path[300], tmp[310];
+	snprintf(base, sizeof(base), "%s", dir);
+	for (size_t l = strlen(base); l > 1 && base[l - 1] == '/'; l--)
+		base[l - 1] = 0;
+	const char *b = strrchr(base, '/') ? strrchr(base, '/') + 1 : base;
+	snprintf(path, sizeof(path), "%s.procs", b);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	/* the state directory's parent, opened at the start: the state directory may be gone by now */
+	int fd = openat(state_parent, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	int ok = write(fd, text, len) == (ssize_t)len;
+	close(fd);
+	if (!ok || renameat(state_parent, tmp, state_parent, path) < 0)
+		unlinkat(state_parent, tmp, 0);
+}
+
 /* ---------------------------------------------------------------- main */
 
 /* ---------------------------------------------------------------- health */
@@ -829,9 +899,31 @@ static long long health_next(long long started)
 	return now + ms * 1000000LL;
 }
 
+/* The cgroup files saying whether the container is paused (-F, at most twice: v1 freezer.state
+ * "FROZEN"/"FREEZING", v2 cgroup.freeze "1"). While it is, no probe starts: it could only find
+ * the container paused (read at each due time, so a crash between freeze and record cannot
+ * leave probes off). */
+static const char *freeze_files[2];
+
+static int health_paused(void)
+{
+	for (int k = 0; k < 2 && freeze_files[k]; k++) {
+		char c = 0;
+		int fd = open(freeze_files[k], O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (read(fd, &c, 1) != 1)
+				c = 0;
+			close(fd);
+		}
+		if (c == 'F' || c == '1')
+			return 1;
+	}
+	return 0;
+}
+
 static void health_spawn(void)
 {
-	if (!health_argv[0] || health_pid > 0)
+	if (!health_argv[0] || health_pid > 0 || health_paused())
 		return;
 	pid_t p = fork();
 	if (p == 0) {
@@ -974,6 +1066,7 @@ static int monitor_main(int argc, char **argv)
 		case 'H': health_interval_ms = atoll(v); break;
 		case 'P': health_period_ms = atoll(v); break;
 		case 'I': health_start_ms = atoll(v); break;
+		case 'F': if (!freeze_files[0]) freeze_files[0] = v; else freeze_files[1] = v; break;
 		default: usage();
 		}
 	}
@@ -990,6 +1083,7 @@ static int monitor_main(int argc, char **argv)
 		report("ERR monitor: chdir %s: %m", dir);
 		return 1;
 	}
+	state_parent = open("..", O_PATH | O_DIRECTORY | O_CLOEXEC); /* record_leftovers */
 	/* detach from the engine: the engine's child exits at once, the monitor is reparented */
 	pid_t p = fork();
 	if (p < 0) {
@@ -1182,6 +1276,9 @@ static int monitor_main(int argc, char **argv)
 			write_pid_file();
 		}
 	}
+	/* before attach.sock goes: an attach meeting no socket while the monitor still runs fails */
+	pid_t left[2] = {exit_cmd_pid, health_pid};
+	record_leftovers(dir, left, 2);
 	unlink("attach.sock");
 	close(listen_fd); /* no new clients while the last ones are let go */
 	if (log_fd >= 0)

@@ -25,6 +25,7 @@ import { AttachClient, markStopped, MONITOR_PATH, readExitFile, readPidFile, sta
 import { monitorWillRestart } from './restart-intent.js';
 import { normalizeCreate, type CreateOptions } from './options.js';
 import { EngineNetworking } from './networking.js';
+import { awaitLeftovers, forgetLeftoversIfDone } from './remove-wait.js';
 import { EngineNetworks } from './networks.js';
 import { mergeHealth } from './health-config.js';
 import { healthFilterValue, healthOnStart, monitorHealthArgs } from './health.js';
@@ -186,11 +187,15 @@ export class Engine {
    * their cgroup and state directory removed. Cheap: one /proc read per live container.
    */
   reconcile(): void {
-    for (const rec of this.store.live()) {
+    for (const st of this.store.liveStates()) {
+      // what nearly every container is: running, its monitor and its init up (refresh's first
+      // check), seen without reading its whole record
+      if (st.state === 'running' && alive(st.monitorPid, st.monitorStart) && pidExists(st.pid)) continue;
       try {
-        this.refresh(rec);
+        const rec = this.store.get(st.id);
+        if (rec) this.refresh(rec);
       } catch (e) {
-        this.warn(`reconcile ${shortId(rec.id)}: ${(e as Error).message}`);
+        this.warn(`reconcile ${shortId(st.id)}: ${(e as Error).message}`);
       }
     }
   }
@@ -321,6 +326,21 @@ export class Engine {
 
   // ---------------------------------------------------------------- lookup
 
+  /**
+   * The container that holds a name, refreshed: an exited --rm one that no command reconciled yet
+   * is removed now and frees it (run/create do not reconcile every container: lazyReconcile).
+   */
+  private nameHolder(name: string): ContainerRecord | undefined {
+    const rec = this.store.byName(name);
+    if (!rec) return undefined;
+    try {
+      return this.refresh(rec);
+    } catch (e) {
+      this.warn(`reconcile ${shortId(rec.id)}: ${(e as Error).message}`);
+      return rec;
+    }
+  }
+
   /** The container named by an id, a name or a unique id prefix, reconciled. */
   get(ref: string): ContainerRecord {
     const rec = this.refresh(this.store.resolve(ref));
@@ -406,7 +426,8 @@ export class Engine {
   async create(o: CreateOptions): Promise<ContainerRecord> {
     const n = normalizeCreate(o);
     n.hostConfig.NetworkMode = this.networking.resolveMode(n.hostConfig.NetworkMode, n.hostConfig);
-    if (n.name && this.store.byName(n.name)) throw conflictName(n.name, this.store.byName(n.name)!.id);
+    const holder = n.name ? this.nameHolder(n.name) : undefined;
+    if (holder) throw conflictName(n.name!, holder.id);
     this.networking.checkPorts(n); // a held host port: refuse before any volume is made (issue 6)
     let sizeLimit = 0;
     for (const so of o.storageOpt ?? []) {
@@ -492,7 +513,8 @@ export class Engine {
     }
     if (!st.isDirectory()) throw invalid(`rootfs ${rootfsDir}: not a directory`);
     const rootfs = rootfsDir;
-    if (n.name && this.store.byName(n.name)) throw conflictName(n.name, this.store.byName(n.name)!.id);
+    const holder = n.name ? this.nameHolder(n.name) : undefined;
+    if (holder) throw conflictName(n.name!, holder.id);
     const id = givenId ?? newId();
     // volumes first: the spec binds their directories
     const volumeSources = new Map<string, string>();
@@ -624,7 +646,9 @@ export class Engine {
         if (r.dropped.length && !rec.hostConfig.Privileged) this.warn(`${r.dropped.join(', ')}: not available to berth on this host; the container runs without them`);
         spec.process.capabilities = r.caps;
       }
-      const netns = await netSetup;
+      // a bridge netns's path is known while its helper still makes it: the plan is compiled meanwhile
+      const plannedNetns = this.networking.plannedNetns(rec);
+      const netns = plannedNetns ?? (await netSetup);
       if (netns) for (const ns of spec.linux?.namespaces ?? []) if (ns.type === 'network') ns.path = netns;
       const owners = await usernsRootfs(spec, rec.rootfs, rootMount?.overlay, this.paths, rec.id, (m) => this.warn(m));
       const plan = compileCreate({
@@ -634,6 +658,7 @@ export class Engine {
         keyringName: rec.id,
         ...(seccomp ? { seccomp } : {}),
       });
+      if (plannedNetns) await netSetup;
       const dirs = m.dirs();
       const oomFile = dirs.memory ? join(dirs.memory, 'memory.oom_control') : dirs.unified && m.layout === 'v2' ? join(dirs.unified, 'memory.events') : undefined;
       const lc = rec.hostConfig.LogConfig;
@@ -641,7 +666,7 @@ export class Engine {
         : this.opts.exitCommand ? this.opts.exitCommand(rec.id)
         : [process.execPath, BERTH_BIN, '--root', this.paths.root, '--state-root', this.paths.stateRoot, 'system', 'cleanup', rec.id];
       // the monitor runs the health check on its interval (health.ts)
-      const health = monitorHealthArgs(rec, stateDir, [process.execPath, BERTH_BIN, '--root', this.paths.root, '--state-root', this.paths.stateRoot, 'healthcheck', 'run', rec.id]);
+      const health = monitorHealthArgs(rec, stateDir, [process.execPath, BERTH_BIN, '--root', this.paths.root, '--state-root', this.paths.stateRoot, 'healthcheck', 'run', rec.id], dirs);
       if (health.length) healthOnStart(this.store, rec);
       const started = await startMonitor({
         stateDir, plan: encodePlan(plan), logPath: this.paths.logPath(rec.id, lc.Type), logType: lc.Type,
@@ -807,6 +832,7 @@ export class Engine {
         if (first.spec.annotations?.[ANN_SNAPSHOT]) await this.settleSnapshot(id);
         // the remover releases the network too; a host port or a static address is free on return
         if (this.networking.holdsReusable(first)) await this.networking.release(id);
+        await awaitLeftovers(this.paths.stateDir(id), (m) => this.warn(m), `removing ${shortId(id)}`); // remove-wait.ts
         return this.removedExit.get(id) ?? exited ?? 0;
       }
       if (!isLive(rec.state)) {
@@ -839,8 +865,9 @@ export class Engine {
         throw conflict(`cannot remove container "${ref}": container is ${rec.state}: stop the container before attempting removal or force remove`);
       }
       await this.forceDown(rec);
+      const id = rec.id;
       rec = this.refresh(this.store.get(rec.id) ?? rec);
-      if (!rec) return; // auto-removed on the way down
+      if (!rec) return awaitLeftovers(this.paths.stateDir(id), (m) => this.warn(m), `removing ${shortId(id)}`); // auto-removed on the way down
     }
     if (!rec.cleaned) this.cleanup(rec);
     else await this.networking.releaseAbandoned(rec.id); // a start killed before its monitor (issue 7)
@@ -850,6 +877,8 @@ export class Engine {
     const still = this.store.get(rec.id);
     if (still) this.removeRecord(still, !!o.volumes);
     await this.flush();
+    // what the monitor left running (its exit command, a probe): gone too when rm returns (remove-wait.ts)
+    await awaitLeftovers(this.paths.stateDir(rec.id), (m) => this.warn(m), `removing ${shortId(rec.id)}`);
   }
 
   private removeRecord(rec: ContainerRecord, anonymousVolumes: boolean): void {
@@ -865,6 +894,7 @@ export class Engine {
     rmTree(this.paths.containerDir(rec.id));
     releaseUsernsRootfs(this.paths.root, rec.id, (m) => this.warn(m));
     rmTree(this.paths.stateDir(rec.id));
+    forgetLeftoversIfDone(this.paths.stateDir(rec.id)); // else a waiting rm, wait or exit command does (remove-wait.ts)
     if (rec.hostConfig.UsernsMode?.startsWith('auto')) new UsernsRanges(this.paths.root).release(rec.id);
     if (rec.spec.annotations?.[ANN_SNAPSHOT]) {
       const p: Promise<void> = this.images.snapshotter.removeContainer(rec.id).catch((e: Error) => this.warn(`cannot remove the root filesystem of ${shortId(rec.id)}: ${e.message}`));

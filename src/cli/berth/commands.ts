@@ -5,7 +5,7 @@ import { DEFAULT_ROOT } from '../../engine/paths.js';
 import type { Engine } from '../../engine/engine.js';
 import { EngineError, isEngineError } from '../../engine/errors.js';
 import { inspectContainer, inspectVolume, psRow, PS_HEADERS } from '../../engine/inspect.js';
-import type { AttachClient } from '../../engine/monitor.js';
+import { dropPrestartedMonitor, prestartMonitor, type AttachClient } from '../../engine/monitor.js';
 import type { CreateOptions } from '../../engine/options.js';
 import { isLive } from '../../engine/state.js';
 import { parseEnvFile, parseKeyValues } from '../../engine/units.js';
@@ -13,6 +13,7 @@ import { bytesSize, humanSize, listOutput, quietLines, template } from './format
 import { bool, filterFlags as filters, list, str, UsageError, type FlagDef, type Flags } from './flags.js';
 import { IMAGE_VERBS } from './image-commands.js';
 import { NETWORK_RUN_FLAGS, NETWORK_VERBS, networkRunOptions } from './network-commands.js';
+import { holdsByValue } from './run-reconcile.js';
 import { noteNetwork } from './hot-command.js';
 import { BLKIO_HEALTH_FLAGS, blkioHealthOptions } from './resource-health-flags.js';
 import { blkioUpdateOptions, checkUpdateValues, UPDATE_BLKIO_FLAGS } from './update-flags.js';
@@ -22,6 +23,7 @@ import { SYSTEM_EXTRA, SYSTEM_VERBS } from './system-commands.js';
 import { COPY_VERBS } from './copy-commands.js';
 import { VERSION_COMMAND } from './version-command.js';
 import { EXEC_COMMAND } from './exec-command.js';
+import { LogsOutput } from './logs-output.js';
 
 export interface Ctx {
   engine(): Engine;
@@ -42,6 +44,12 @@ export interface Command {
   maxArgs?: number;
   /** Errors of this command exit with 125 (run, create) instead of 1. */
   daemonErrorCode?: number;
+  /**
+   * The command looks only at the containers it names or makes (run, create, exec): the store
+   * opens without reconciling every live container (O(1) in their number, like the library);
+   * the containers it touches are refreshed on lookup.
+   */
+  lazyReconcile?: boolean;
   run(ctx: Ctx, f: Flags, args: string[]): Promise<number>;
 }
 
@@ -270,8 +278,20 @@ function detachKeys(spec: string | undefined): number[] {
 }
 
 async function runOrCreate(ctx: Ctx, f: Flags, args: string[], mode: 'run' | 'create'): Promise<number> {
-  const engine = ctx.engine();
   const opts = createOptions(f, args);
+  if (mode === 'run') prestartMonitor(); // its start overlaps the store's opening and the create (monitor.ts)
+  try {
+    return await createAndRun(ctx, f, opts, mode);
+  } finally {
+    dropPrestartedMonitor(); // no start took it (a failed create)
+  }
+}
+
+async function createAndRun(ctx: Ctx, f: Flags, opts: CreateOptions, mode: 'run' | 'create'): Promise<number> {
+  const engine = ctx.engine();
+  // what a container holds by value (a host port, --ip, --mac-address) and a dead one may still
+  // hold: freed first by the reconcile every other command does (lazyReconcile)
+  if (holdsByValue(opts)) engine.reconcile();
   const rec = await engine.create(opts);
   if (mode === 'create') {
     ctx.out(rec.id + '\n');
@@ -334,6 +354,7 @@ export const COMMANDS: Record<string, Command> = {
     flags: RUN_FLAGS,
     interspersed: false,
     daemonErrorCode: 125,
+    lazyReconcile: true,
     run: (ctx, f, a) => runOrCreate(ctx, f, a, 'run'),
   },
   create: {
@@ -342,6 +363,7 @@ export const COMMANDS: Record<string, Command> = {
     flags: CREATE_FLAGS,
     interspersed: false,
     daemonErrorCode: 125,
+    lazyReconcile: true,
     run: (ctx, f, a) => runOrCreate(ctx, f, a, 'create'),
   },
   start: {
@@ -484,12 +506,12 @@ export const COMMANDS: Record<string, Command> = {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       const ts = bool(f, 'timestamps');
+      const output = new LogsOutput(process.stdout, process.stderr); // batched, with backpressure
       try {
         for await (const e of engine.logs(a[0]!, { follow: bool(f, 'follow'), ...(tail !== undefined ? { tail } : {}), ...(str(f, 'since') ? { since: str(f, 'since')! } : {}), ...(str(f, 'until') ? { until: str(f, 'until')! } : {}), signal: ac.signal })) {
-          const text = ts ? `${e.time} ${e.line}` : e.line;
-          if (e.stream === 'stderr') process.stderr.write(text);
-          else process.stdout.write(text);
+          await output.write(e.stream, ts ? `${e.time} ${e.line}` : e.line);
         }
+        await output.flush();
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
@@ -815,6 +837,11 @@ export const SYSTEM_COMMANDS: Record<string, Command> = {
       const engine = ctx.engine();
       const rec = engine.store.get(a[0]!);
       if (rec) engine.refresh(rec);
+      // removed already, or --rm: no `rm` will forget what the monitor left running (remove-wait.ts): this does, once the rest is gone
+      const id = rec?.id ?? (/^[0-9a-f]{64}$/.test(a[0]!) ? a[0]! : undefined); // the monitor passes the full id
+      if (id && (!rec || rec.hostConfig.AutoRemove || !engine.store.get(id))) {
+        await (await import('../../engine/remove-wait.js')).awaitLeftovers(engine.paths.stateDir(id), (m) => ctx.err(`WARNING: ${m}\n`), `cleaning up ${id.slice(0, 12)}`);
+      }
       return 0;
     },
   },

@@ -17,8 +17,8 @@ export { BerthNetworks, type NetworkCreateOptions, type NetworkConnectOptions, t
 import { BerthNetworks, type PortMapping } from './library-networks.js';
 import { healthOf, runHealthcheck, type HealthcheckRun } from './engine/health.js';
 import { BerthFiles, BerthSystem } from './library-system.js';
-import { checkStatsOptions, keysFor, pumpAttach, statsStream, type AttachOptions, type AttachResult, type StatsOptions } from './library-attach.js';
-export type { AttachOptions, AttachResult, StatsOptions } from './library-attach.js';
+import { attachHandle, checkSize, checkStatsOptions, keysFor, pumpAttach, resizeContainer, statsStream, type AttachHandle, type AttachOptions, type AttachResult, type StatsOptions, type TerminalSize } from './library-attach.js';
+export type { AttachHandle, AttachOptions, AttachResult, StatsOptions, TerminalSize } from './library-attach.js';
 export { BerthFiles, BerthSystem, type CopyOptions, type PruneOptions, type PruneReport, type RestoreResult, type SystemInfo } from './library-system.js';
 export type { HealthcheckRun };
 
@@ -115,24 +115,38 @@ export class Berth {
     o.signal?.throwIfAborted();
     const rec = this.engine.get(id);
     const keys = attachChecks(rec, o);
+    if (o.size) checkSize(o.size.rows, o.size.cols);
     const s = await this.engine.start(rec.id, { attach: true });
     // already running: attach to it as it is
     const a = s.attach ?? (await this.engine.attach(rec.id));
+    if (o.size && rec.config.Tty) a.resize(o.size.rows, o.size.cols);
     // like docker's start -a: resolves once the exit is recorded (pumpAttach waits for it)
     return pumpAttach(this.engine, rec.id, a, { ...o, keys });
   }
 
   /** `docker attach`: the container's stdio as Node streams until it exits, detaches or the signal aborts. */
-  async attach(id: string, o: AttachOptions = {}): Promise<AttachResult> {
-    o.signal?.throwIfAborted();
-    const rec = this.engine.get(id);
-    const keys = attachChecks(rec, o);
-    const a = await this.engine.attach(rec.id).catch((e: NodeJS.ErrnoException) => {
+  attach(id: string, o: AttachOptions = {}): AttachHandle {
+    let rec: ContainerRecord;
+    let keys: number[];
+    try {
+      o.signal?.throwIfAborted();
+      rec = this.engine.get(id);
+      keys = attachChecks(rec, o);
+    } catch (e) {
+      return Object.assign(Promise.reject(e), { resize: () => {} }) as AttachHandle;
+    }
+    const connect = this.engine.attach(rec.id).catch((e: NodeJS.ErrnoException) => {
       // it exited before its state was recorded: its monitor's socket is gone
       if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') throw new EngineError('conflict', `You cannot attach to a stopped container, start it first`);
       throw e;
     });
-    return pumpAttach(this.engine, rec.id, a, { ...o, keys });
+    // the handle's resize() sets the terminal's size meanwhile (library-attach.ts)
+    return attachHandle(rec, connect, (a) => pumpAttach(this.engine, rec.id, a, { ...o, keys }), o.size);
+  }
+
+  /** docker's POST /containers/{id}/resize: sets the terminal size of a container created with tty. */
+  resize(id: string, size: TerminalSize): Promise<void> {
+    return resizeContainer(this.engine, id, size);
   }
 
   /** create + start; unless detached, waits and returns the exit status and output. */

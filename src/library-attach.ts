@@ -3,8 +3,9 @@
 // ended by the container's exit, the detach keys or an AbortSignal.
 import { Readable, type Writable } from 'node:stream';
 import type { ContainerStats, Engine } from './engine/engine.js';
-import { EngineError, isEngineError } from './engine/errors.js';
-import type { AttachClient } from './engine/monitor.js';
+import { conflict, EngineError, isEngineError } from './engine/errors.js';
+import { AttachClient, frame, FRAME } from './engine/monitor.js';
+import type { ContainerRecord } from './engine/types.js';
 import { isLive } from './engine/state.js';
 
 export interface AttachOptions {
@@ -20,7 +21,20 @@ export interface AttachOptions {
   detachKeys?: string;
   /** Aborting detaches (the container keeps running; stop it with kill/stop). */
   signal?: AbortSignal;
+  /** The terminal size to set as the attach begins (a container with tty); later ones: the handle's resize. */
+  size?: TerminalSize;
 }
+
+export interface TerminalSize {
+  rows: number;
+  cols: number;
+}
+
+/** What attach returns: the result's promise, and the terminal's size to change meanwhile. */
+export type AttachHandle = Promise<AttachResult> & {
+  /** Sets the container's terminal size (docker's POST /containers/{id}/resize); before the connection is up, it is sent once it is. */
+  resize(rows: number, cols: number): void;
+};
 
 export interface AttachResult {
   /** The container's exit status; undefined when detached. */
@@ -159,3 +173,72 @@ export function checkStatsOptions(o: StatsOptions): void {
     throw new EngineError('invalid', `invalid intervalMs ${o.intervalMs}: give a number of milliseconds > 0`);
   }
 }
+
+// ---------------------------------------------------------------- terminal size
+
+/** Checks a terminal size where it enters: whole numbers 1-65535 (what TIOCSWINSZ holds). */
+export function checkSize(rows: number, cols: number): void {
+  for (const [field, v] of [['rows', rows], ['cols', cols]] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > 65535) throw new EngineError('invalid', `invalid terminal size: ${field} ${v}: give a whole number from 1 to 65535`);
+  }
+}
+
+/** Only a container with a terminal has a size to set (docker refuses the others too). */
+function checkTty(rec: ContainerRecord): void {
+  if (!rec.config.Tty) throw conflict(`container ${rec.id} has no terminal: its size cannot be set (create it with tty: true)`);
+}
+
+/**
+ * Wraps an attach in progress as its handle: resize() goes to the monitor over the attach
+ * connection (before it is up, the last size waits for it).
+ */
+export function attachHandle(rec: ContainerRecord, connect: Promise<AttachClient>, pump: (a: AttachClient) => Promise<AttachResult>, size?: TerminalSize): AttachHandle {
+  if (size) {
+    checkTty(rec);
+    checkSize(size.rows, size.cols);
+  }
+  let client: AttachClient | undefined;
+  let pending: TerminalSize | undefined = size;
+  const result = connect.then((a) => {
+    client = a;
+    if (pending) a.resize(pending.rows, pending.cols);
+    return pump(a);
+  });
+  return Object.assign(result, {
+    resize(rows: number, cols: number): void {
+      checkTty(rec);
+      checkSize(rows, cols);
+      if (!client) pending = { rows, cols };
+      else if (!client.socket.destroyed) client.resize(rows, cols);
+    },
+  });
+}
+
+/**
+ * `berth.resize(id, { rows, cols })`, docker's POST /containers/{id}/resize: a connection to the
+ * container's monitor that sends the size and hangs up (the monitor sets it on the pty master,
+ * and the container gets SIGWINCH).
+ */
+export async function resizeContainer(engine: Engine, id: string, size: TerminalSize): Promise<void> {
+  checkSize(size.rows, size.cols);
+  const rec = engine.get(id);
+  checkTty(rec);
+  if (!isLive(rec.state)) throw conflict(`Container ${rec.id} is not running`);
+  const a = await AttachClient.connect(engine.paths.stateDir(rec.id)).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') throw conflict(`Container ${rec.id} is not running`);
+    throw e;
+  });
+  // once the frame is in the socket, the monitor reads it even after this side is closed
+  await new Promise<void>((res) => {
+    a.socket.write(frameOf(size), () => res());
+    a.socket.once('close', () => res());
+  });
+  a.close();
+}
+
+const frameOf = (size: TerminalSize): Buffer => {
+  const p = Buffer.alloc(4);
+  p.writeUInt16BE(size.rows, 0);
+  p.writeUInt16BE(size.cols, 2);
+  return frame(FRAME.resize, p);
+};

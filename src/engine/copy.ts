@@ -5,7 +5,8 @@
 // paths resolve inside its root, and nothing is ever written outside of it. A stopped
 // container's volumes and bind mounts are read and written in place of their (empty) mount
 // points, as docker does by mounting them for the copy. Device nodes and fifos are copied,
-// sockets skipped, hard links kept as links within one copy (copy-nodes.ts).
+// sockets skipped, hard links kept as links within one copy (copy-nodes.ts), extended attributes
+// kept (copy-xattrs.ts).
 import { closeSync, constants as C, readSync, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, linkSync, lutimesSync, mkdirSync, openSync, readdirSync, readlinkSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { resolve as resolveHostPath } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -14,6 +15,7 @@ import { writeTar, type TarWriteItem } from '../storage/tar/writer.js';
 import type { Engine } from './engine.js';
 import { EngineError, conflict, invalid, notFound } from './errors.js';
 import { copyBytes, devParts, LinkTracker, makeNode } from './copy-nodes.js';
+import { readXattrs, writeXattrs } from './copy-xattrs.js';
 import { ANN_SNAPSHOT } from './images.js';
 import { at, ResolveError, SafeRoot, type MountRedirect, type Resolved } from './saferoot.js';
 import type { ContainerRecord } from './types.js';
@@ -58,6 +60,8 @@ function header(name: string, st: Stats, type: TarEntryType, linkname = '') {
   };
 }
 
+const withXattrs = <H extends object>(h: H, xattrs: Map<string, Buffer> | undefined): H & { xattrs?: Map<string, Buffer> } => (xattrs ? { ...h, xattrs } : h);
+
 /** A file's bytes by synchronous reads (no thread-pool round trip per chunk); closes fd. */
 async function* readAll(fd: number): AsyncGenerator<Buffer> {
   try {
@@ -93,21 +97,21 @@ async function* archiveItems(root: SafeRoot, r: Resolved, top: string): AsyncGen
         closeSync(fd);
         return; // replaced meanwhile (a running container): not what was listed
       }
-      yield { header: header(inArchive, fst, 'file'), body: readAll(fd) };
+      yield { header: withXattrs(header(inArchive, fst, 'file'), await readXattrs(dirFd, name)), body: readAll(fd) };
       return;
     }
     if (type === 'symlink') {
-      yield { header: header(inArchive, st, 'symlink', readlinkSync(at(dirFd, name))) };
+      yield { header: withXattrs(header(inArchive, st, 'symlink', readlinkSync(at(dirFd, name))), await readXattrs(dirFd, name)) };
       return;
     }
     if (type !== 'dir') {
-      yield { header: header(inArchive, st, type) };
+      yield { header: withXattrs(header(inArchive, st, type), await readXattrs(dirFd, name)) };
       return;
     }
     const fd = name ? root.openDir(dirFd, name, pathInRoot) : openSync(at(dirFd, '.'), C.O_RDONLY | C.O_DIRECTORY);
     try {
       const dst = fstatSync(fd);
-      if (inArchive !== '.') yield { header: header(`${inArchive}/`, dst, 'dir') };
+      if (inArchive !== '.') yield { header: withXattrs(header(`${inArchive}/`, dst, 'dir'), await readXattrs(fd, '')) };
       for (const child of readdirSync(`/proc/self/fd/${fd}`).sort()) {
         const childPath = `${pathInRoot === '/' ? '' : pathInRoot}/${child}`;
         const cst = root.statAt(fd, child, childPath);
@@ -221,6 +225,7 @@ async function extractOne(dir: number, name: string, path: string, h: TarItem['h
     try {
       fchmodSync(fd, h.mode & 0o7777);
       if (o.chown) fchownSync(fd, uid, gid);
+      await writeXattrs(fd, '', h.xattrs);
       futimesSync(fd, mtime, mtime);
     } finally {
       closeSync(fd);
@@ -244,12 +249,14 @@ async function extractOne(dir: number, name: string, path: string, h: TarItem['h
     } finally {
       closeSync(fd);
     }
+    await writeXattrs(dir, name, h.xattrs); // after chown, which clears security.capability
     return;
   }
   for await (const _ of body) { /* no data */ }
   if (h.type === 'symlink') {
     symlinkSync(h.linkname, p);
     if (o.chown) lchownSync(p, uid, gid);
+    await writeXattrs(dir, name, h.xattrs);
     lutimesSync(p, mtime, mtime);
   } else if (h.type === 'link') {
     // a hard link to an entry extracted before (renamed like the entries), found inside the
@@ -290,6 +297,7 @@ async function extractOne(dir: number, name: string, path: string, h: TarItem['h
   } else if (h.type === 'char' || h.type === 'block' || h.type === 'fifo') {
     // docker's archive copies device nodes and fifos (and skips devices where it may not make them)
     await makeNode(dir, name, h, o.chown ? { uid, gid } : null, mtime);
+    await writeXattrs(dir, name, h.xattrs);
   }
 }
 

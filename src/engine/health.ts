@@ -34,7 +34,7 @@ export interface HealthcheckRun {
 }
 
 /** The monitor's schedule for a container's check: milliseconds, and the file with the command. */
-export function monitorHealthArgs(rec: ContainerRecord, stateDir: string, command: string[] | undefined): string[] {
+export function monitorHealthArgs(rec: ContainerRecord, stateDir: string, command: string[] | undefined, cgroupDirs: Record<string, string> = {}): string[] {
   const h = effectiveHealth(rec.config.Healthcheck);
   if (!h || !command) return [];
   // argv as NUL-separated strings: the monitor execs it without a shell
@@ -42,6 +42,10 @@ export function monitorHealthArgs(rec: ContainerRecord, stateDir: string, comman
   const ms = (ns: number) => String(Math.max(1, Math.round(ns / 1e6)));
   const a = ['-H', ms(h.interval)];
   if (h.startPeriod > 0) a.push('-P', ms(h.startPeriod), '-I', ms(h.startInterval));
+  // where the monitor sees a pause (the freezer that pause uses: v1, or v2 on a hybrid/v2 host),
+  // so that it starts no probe then, rather than one that finds the container paused
+  if (cgroupDirs.freezer) a.push('-F', join(cgroupDirs.freezer, 'freezer.state'));
+  if (cgroupDirs.unified) a.push('-F', join(cgroupDirs.unified, 'cgroup.freeze'));
   return a;
 }
 

@@ -5,7 +5,7 @@
 // probing resumes after unpause. Through the CLI and the library.
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Berth } from '../../src/index.js';
@@ -53,6 +53,40 @@ async function until(what: string, cond: () => boolean, seconds = 40): Promise<v
   assert.fail(`timed out waiting for ${what}`);
 }
 
+/** Now, in the clock ticks of /proc/PID/stat's start times (USER_HZ: 100). */
+const ticksNow = () => Math.floor(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 100);
+/** When a process was forked, in ticks since boot (field 22 of /proc/PID/stat). */
+const forkedAt = (pid: string) => {
+  const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[19]);
+};
+
+/**
+ * How many `berth healthcheck run ID` processes forked after the tick `after` are seen within ms
+ * (every process is looked at each 5 ms: a probe is a node process living far longer). A probe
+ * forked before a pause may still be starting after it: `after` leaves it out.
+ */
+async function probeLaunches(id: string, ms: number, after = 0): Promise<number> {
+  const seen = new Set<string>();
+  const probes = new Set<string>();
+  const marker = `healthcheck\0run\0${id}`;
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(5)) {
+    for (const p of readdirSync('/proc')) {
+      if (!/^\d+$/.test(p) || seen.has(p)) continue;
+      try {
+        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+        // a monitor's child not exec'd yet still has the monitor's command line: look again
+        if (!cmd || cmd.includes('berth-shim')) continue;
+        seen.add(p);
+        if (cmd.includes(marker) && forkedAt(p) > after) probes.add(p);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return probes.size;
+}
+
 describe('health probes', () => {
   test('a timed-out probe is killed with everything it forked, escaped children included', async () => {
     const name = t.uniq('tree');
@@ -84,6 +118,27 @@ describe('health probes', () => {
     assert.equal(health(name).Status, 'healthy');
     assert.deepEqual(procsWith(name, `sleep ${n}`), []);
     assert.deepEqual(probeCgroups(idOf(name)), []);
+    ok(t.run(['rm', '-f', name]));
+  });
+
+  test('paused: the monitor starts no probe process at all, and starts them again after unpause (CLI and library)', async () => {
+    const name = t.uniq('noprobe');
+    ok(t.run(['run', '-d', '--name', name, '--rootfs', rootfs, '--health-cmd', 'true', '--health-interval', '150ms', 'sleep', '300']));
+    const id = idOf(name);
+    // running: the scan sees the monitor's probes (`berth healthcheck run ID`), so it can see them
+    assert.ok((await probeLaunches(id, 2000)) >= 2, 'probes seen while running');
+    ok(t.run(['pause', name]));
+    let paused = ticksNow();
+    assert.equal(await probeLaunches(id, 2000, paused), 0, 'a probe process was started while paused (CLI pause)');
+    lib.unpause(name);
+    const last = health(name).Log.at(-1)!.Start;
+    await until('a probe after unpause', () => health(name).Log.at(-1)!.Start > last);
+    assert.equal(health(name).Status, 'healthy');
+    lib.pause(name);
+    paused = ticksNow();
+    assert.equal(await probeLaunches(id, 2000, paused), 0, 'a probe process was started while paused (library pause)');
+    ok(t.run(['unpause', name]));
+    assert.ok((await probeLaunches(id, 2000)) >= 1, 'probes again after unpause');
     ok(t.run(['rm', '-f', name]));
   });
 

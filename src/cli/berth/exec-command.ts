@@ -27,6 +27,7 @@ export const EXEC_COMMAND: Command = {
   ],
   interspersed: false,
   minArgs: 2,
+  lazyReconcile: true, // only the container it runs in, refreshed on lookup
   async run(ctx, f, a) {
     const env: string[] = [];
     for (const file of list(f, 'env-file')) env.push(...parseEnvFile(readFileSync(file, 'utf8')));
@@ -58,8 +59,13 @@ export const EXEC_COMMAND: Command = {
       }
     };
     if (!tty) for (const s of FORWARDED) process.on(s, fwd);
+    // the shim is in a session of its own, so the terminal's SIGWINCH reaches only this CLI:
+    // pass it on, and the shim sets the container's terminal to the new size
+    const winch = () => void r.shim.kill('SIGWINCH');
+    if (tty) process.on('SIGWINCH', winch);
     const code = await r.exit;
     for (const s of FORWARDED) process.off(s, fwd);
+    process.off('SIGWINCH', winch);
     return code;
   },
 };

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import type { Berth } from '../../src/index.js';
 import { makeBusyboxRootfs, REPO } from './bundle.js';
 
 export const BERTH = join(REPO, 'bin', 'berth');
@@ -104,4 +105,27 @@ export function testBerthWithRootfs(tag: string): { t: TestBerth; rootfs: string
   });
   after(() => t.cleanup());
   return { t, rootfs };
+}
+
+/**
+ * testBerthWithRootfs and a library Berth on the same store (tests that check the CLI and the
+ * library agree); the library is closed before the store is cleaned. Loaded only here: most
+ * CLI test files never need it.
+ */
+export function testBerthWithLibrary(tag: string): { t: TestBerth; rootfs: string; readonly lib: Berth } {
+  const t = testBerth(tag);
+  const rootfs = join(t.dir, 'rootfs');
+  let lib: Berth | undefined;
+  before(async () => {
+    mkdirSync(rootfs);
+    makeBusyboxRootfs(rootfs);
+    lib = new (await import('../../src/index.js')).Berth({ root: t.root, stateRoot: t.stateRoot });
+  });
+  after(() => {
+    lib?.close();
+    t.cleanup();
+  });
+  return { t, rootfs, get lib() {
+    return lib!;
+  } };
 }

@@ -1,10 +1,13 @@
 // Shared by the library's integration tests: a Writable that collects, a poll until a condition
 // holds, and the teardown that removes what a Berth made and says what leaked.
 import { strict as assert } from 'node:assert';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { Berth } from '../../src/index.js';
+import { after, before } from 'node:test';
+import { Berth } from '../../src/index.js';
+import { makeBusyboxRootfs } from './bundle.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -54,4 +57,38 @@ export async function removeAllAndCheck(berth: Berth, made: Set<string>, dir: st
   assert.equal(left, 0, 'containers left');
   assert.deepEqual(cg, [], 'leaked cgroups');
   assert.deepEqual(state, [], 'leaked state directories');
+}
+
+export interface LibraryTest {
+  dir: string;
+  rootfs: string;
+  stateRoot: string;
+  /** Ids the test made (the teardown also checks them for leaked cgroups). */
+  made: Set<string>;
+  uniq: (prefix: string) => string;
+  /** The file's Berth, made before its tests (with a busybox rootfs), removed and checked after. */
+  readonly berth: Berth;
+}
+
+/** The usual start of a library test file: a private Berth and rootfs, torn down and checked at the end. */
+export function libraryTestBerth(tag: string, short: string): LibraryTest {
+  const dir = mkdtempSync(join(tmpdir(), `berth-${tag}-`));
+  const rootfs = join(dir, 'rootfs');
+  const stateRoot = `/run/berth-${short}${process.pid}`;
+  const made = new Set<string>();
+  let n = 0;
+  let berth: Berth | undefined;
+  before(() => {
+    mkdirSync(rootfs);
+    makeBusyboxRootfs(rootfs);
+    berth = new Berth({ root: join(dir, 'root'), stateRoot });
+  });
+  after(() => removeAllAndCheck(berth!, made, dir, stateRoot));
+  return {
+    dir, rootfs, stateRoot, made,
+    uniq: (p) => `${p}-${process.pid}-${n++}`,
+    get berth() {
+      return berth!;
+    },
+  };
 }

@@ -5,27 +5,13 @@
 // probing resumes after unpause. Through the CLI and the library.
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { Berth } from '../../src/index.js';
-import { makeBusyboxRootfs } from '../helpers/bundle.js';
-import { BERTH, ok, testBerth } from '../helpers/berth-cli.js';
+import { describe, test } from 'node:test';
+import { BERTH, ok, testBerthWithLibrary } from '../helpers/berth-cli.js';
 
-const t = testBerth('hprobe');
-const rootfs = join(t.dir, 'rootfs');
-let lib: Berth;
-
-before(() => {
-  mkdirSync(rootfs);
-  makeBusyboxRootfs(rootfs);
-  lib = new Berth({ root: t.root, stateRoot: t.stateRoot });
-});
-
-after(() => {
-  lib.close();
-  t.cleanup();
-});
+const L = testBerthWithLibrary('hprobe');
+const { t, rootfs } = L;
 
 interface Health { Status: string; FailingStreak: number; Log: { Start: string; ExitCode: number; Output: string }[] }
 const health = (name: string) => JSON.parse(t.run(['inspect', '-f', '{{json .State.Health}}', name]).stdout) as Health;
@@ -130,11 +116,11 @@ describe('health probes', () => {
     ok(t.run(['pause', name]));
     let paused = ticksNow();
     assert.equal(await probeLaunches(id, 2000, paused), 0, 'a probe process was started while paused (CLI pause)');
-    lib.unpause(name);
+    L.lib.unpause(name);
     const last = health(name).Log.at(-1)!.Start;
     await until('a probe after unpause', () => health(name).Log.at(-1)!.Start > last);
     assert.equal(health(name).Status, 'healthy');
-    lib.pause(name);
+    L.lib.pause(name);
     paused = ticksNow();
     assert.equal(await probeLaunches(id, 2000, paused), 0, 'a probe process was started while paused (library pause)');
     ok(t.run(['unpause', name]));
@@ -201,17 +187,17 @@ describe('health probes', () => {
   });
 
   test('library: healthcheck() of a paused container is refused and records nothing', async () => {
-    const { id } = await lib.run({ rootfs, cmd: ['sleep', '300'], detach: true, healthCmd: ['false'], healthInterval: 3600_000 });
+    const { id } = await L.lib.run({ rootfs, cmd: ['sleep', '300'], detach: true, healthCmd: ['false'], healthInterval: 3600_000 });
     try {
-      lib.pause(id);
-      await assert.rejects(lib.healthcheck(id), /is paused/);
-      lib.unpause(id);
-      const r = await lib.healthcheck(id);
+      L.lib.pause(id);
+      await assert.rejects(L.lib.healthcheck(id), /is paused/);
+      L.lib.unpause(id);
+      const r = await L.lib.healthcheck(id);
       assert.equal(r.healthy, false);
       assert.equal(r.state.FailingStreak, 1);
       assert.equal(r.state.Log.length, 1);
     } finally {
-      await lib.remove(id, { force: true });
+      await L.lib.remove(id, { force: true });
     }
   });
 });

@@ -2,27 +2,11 @@
 // ps STATUS and --filter health=, health_status events, timeouts, the start period,
 // --no-healthcheck, and the library.
 import { strict as assert } from 'node:assert';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { Berth } from '../../src/index.js';
-import { makeBusyboxRootfs } from '../helpers/bundle.js';
-import { ok, testBerth } from '../helpers/berth-cli.js';
+import { describe, test } from 'node:test';
+import { ok, testBerthWithLibrary } from '../helpers/berth-cli.js';
 
-const t = testBerth('health');
-const rootfs = join(t.dir, 'rootfs');
-let lib: Berth;
-
-before(() => {
-  mkdirSync(rootfs);
-  makeBusyboxRootfs(rootfs);
-  lib = new Berth({ root: t.root, stateRoot: t.stateRoot });
-});
-
-after(() => {
-  lib.close();
-  t.cleanup();
-});
+const L = testBerthWithLibrary('health');
+const { t, rootfs } = L;
 
 const health = (name: string) => JSON.parse(t.run(['inspect', '-f', '{{json .State.Health}}', name]).stdout) as { Status: string; FailingStreak: number; Log: { ExitCode: number; Output: string }[] };
 
@@ -101,17 +85,17 @@ describe('health checks', () => {
   });
 
   test('library: healthCmd, healthcheck(), inspect and list', async () => {
-    const { id } = await lib.run({ rootfs, cmd: ['sleep', '300'], detach: true, healthCmd: ['true'], healthInterval: 3600_000 });
+    const { id } = await L.lib.run({ rootfs, cmd: ['sleep', '300'], detach: true, healthCmd: ['true'], healthInterval: 3600_000 });
     try {
-      assert.equal((lib.inspect(id).State as { Health: { Status: string } }).Health.Status, 'starting');
-      const r = await lib.healthcheck(id);
+      assert.equal((L.lib.inspect(id).State as { Health: { Status: string } }).Health.Status, 'starting');
+      const r = await L.lib.healthcheck(id);
       assert.equal(r.healthy, true);
       assert.equal(r.state.Status, 'healthy');
-      assert.equal((lib.inspect(id).State as { Health: { Status: string } }).Health.Status, 'healthy');
-      assert.ok(lib.list({ filters: { health: ['healthy'] } }).some((c) => String(c.ID) === id));
-      assert.match(String(lib.list({ filters: { id: [id] } })[0]!.Status), /\(healthy\)/);
+      assert.equal((L.lib.inspect(id).State as { Health: { Status: string } }).Health.Status, 'healthy');
+      assert.ok(L.lib.list({ filters: { health: ['healthy'] } }).some((c) => String(c.ID) === id));
+      assert.match(String(L.lib.list({ filters: { id: [id] } })[0]!.Status), /\(healthy\)/);
     } finally {
-      await lib.remove(id, { force: true });
+      await L.lib.remove(id, { force: true });
     }
   });
 });

@@ -110,6 +110,8 @@ static long long oom_before;
 /* a sealed copy of the shim made while on standby (see standby_job); the first launch execs it */
 static int sealed_fd = -1;
 static struct stat sealed_from;
+/* a fresh network namespace made while on standby (prepare_netns), for the first launch only */
+static int prepared_net = -1;
 
 static void msg(const char *fmt, const char *a)
 {
@@ -554,12 +556,15 @@ static pid_t launch(char *err, size_t errlen)
 		/* move them above 3 first so dup2 cannot clobber one with another */
 		for (int i = 0; i < 4; i++)
 			fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
+		int net = prepared_net >= 0 ? fcntl(prepared_net, F_DUPFD_CLOEXEC, 10) : -1;
 		for (int i = 0; i < 4; i++)
 			if (fds[i] < 0 || dup2(fds[i], i) < 0)
 				_exit(STATUS_SETUP_FAILED);
+		/* the standby's network namespace, as fd 4 named by a second argument (see prepare_netns) */
+		int with_net = net >= 0 && dup2(net, 4) == 4;
 		/* straight into the sealed copy the shim would otherwise make of itself first
 		 * (run_from_sealed_copy): one exec of a static binary fewer per start */
-		char *args[] = {"berth-shim", "3", NULL};
+		char *args[] = {"berth-shim", "3", with_net ? "4" : NULL, NULL};
 		const char *what = "re-execute the shim from its sealed copy";
 		if (sealed_fd >= 0)
 			fexecve(sealed_fd, args, environ);
@@ -575,6 +580,9 @@ static pid_t launch(char *err, size_t errlen)
 	if (sealed_fd >= 0) /* restarts copy again: not 1 MB kept per idle monitor */
 		close(sealed_fd);
 	sealed_fd = -1;
+	if (prepared_net >= 0) /* one container's only: restarts unshare their own */
+		close(prepared_net);
+	prepared_net = -1;
 	if (outp[1] >= 0)
 		close(outp[1]);
 	if (errp[1] >= 0)
@@ -945,6 +953,39 @@ static void health_spawn(void)
 		health_pid = p;
 }
 
+/* While on standby, make the network namespace the container will most likely ask for (a
+ * --network none start: the plan says UNSHARE network), so that the kernel's work (loopback,
+ * sysctls, proc entries: the largest single part of the shim's CPU) leaves the start's path.
+ * A short-lived child is cloned straight into a new netns and kept until we hold an fd of it:
+ * the monitor itself never enters it (its exit command and probes need the host's network).
+ * The namespace is pristine (loopback down, nothing joined it) and goes to one shim only; the
+ * shim uses it only where it would have unshared one as host root (berth-shim.c: run_child1),
+ * otherwise it is dropped, as it is when the standby exits. Root only: a monitor in a user
+ * namespace would make one owned by the wrong user namespace, and that shim would not use it. */
+static void prepare_netns(void)
+{
+	int hold[2];
+	if (geteuid() != 0 || pipe2(hold, O_CLOEXEC) < 0)
+		return;
+	/* raw clone (fork semantics, child in a new netns): the child only blocks, then exits */
+	long pid = syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0);
+	if (pid == 0) {
+		char c;
+		close(hold[1]);
+		while (read(hold[0], &c, 1) < 0 && errno == EINTR) { }
+		_exit(0);
+	}
+	close(hold[0]);
+	if (pid > 0) {
+		char path[48];
+		snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
+		prepared_net = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	close(hold[1]); /* the child's read returns: it exits */
+	if (pid > 0)
+		while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR) { }
+}
+
 /* `monitor --standby`: started ahead of need by a warm library (src/engine/monitor.ts), it makes
  * its sealed copy of the shim, then waits on fd 3 for the arguments of the container it is to
  * monitor ("<length>\n" and that many bytes of NUL-terminated arguments; the plan is already in
@@ -957,6 +998,7 @@ static char **standby_job(int *argc)
 		sealed_fd = sealed_copy(self, &what);
 	if (self >= 0)
 		close(self);
+	prepare_netns();
 	char hdr[24];
 	size_t h = 0;
 	while (h < sizeof(hdr) - 1) {

@@ -134,6 +134,7 @@ static int consolefd = -1;    /* console socket (connected or socketpair end) */
 static int listenerfd = -1;   /* seccomp agent socket, connected by the parent (a host path) */
 static int32_t hostpid;       /* the init's pid in the host pid namespace, from the parent */
 static int proxyfd = -1;      /* parent's end of the console proxy socketpair */
+static int readynetfd = -1;   /* a fresh netns a standby monitor made ahead (berth-monitor.c: prepare_netns) */
 static int preserve_fds;
 static char *state_json;      /* received with GO, fed to hooks */
 static char *exec_path;
@@ -1290,6 +1291,14 @@ static void run_child1(void)
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			die("become root in the user namespace (is container uid/gid 0 mapped?)");
 	}
+	/* A new network namespace as host root: join the pristine one the monitor made ahead instead
+	 * of making it here (the same kind: owned by the host's user namespace, loopback down, never
+	 * used by another container). With a user namespace the netns must belong to it: unshare. */
+	if (readynetfd >= 0 && (unshare_flags & CLONE_NEWNET) && !userns && setns(readynetfd, CLONE_NEWNET) == 0)
+		unshare_flags &= ~CLONE_NEWNET;
+	if (readynetfd >= 0)
+		close(readynetfd); /* not into the init */
+	readynetfd = -1;
 	if (unshare_flags & ~CLONE_NEWUSER) {
 		if (unshare(unshare_flags & ~CLONE_NEWUSER) < 0)
 			die("create namespaces");
@@ -1606,12 +1615,18 @@ int main(int argc, char **argv)
 		return netns_main(argc - 1, argv + 1);
 	if (argc == 2 && !strcmp(argv[1], "netlink"))
 		return netlink_main();
-	if (argc != 2) {
+	/* `berth-shim SYNCFD [NETNSFD]`: the second only from a standby monitor (prepare_netns) */
+	if (argc != 2 && argc != 3) {
 		fprintf(stderr, "berth-shim: internal helper of berth; not meant to be run by hand\n");
 		return 2;
 	}
 	syncfd = atoi(argv[1]);
 	run_from_sealed_copy(argv);
+	if (argc == 3) { /* after that exec, which keeps it; no later exec may */
+		readynetfd = atoi(argv[2]);
+		if (readynetfd < 3 || fcntl(readynetfd, F_SETFD, FD_CLOEXEC) < 0)
+			readynetfd = -1;
+	}
 	/* Not dumpable: while a shim process is inside a container (exec joining it, the init before
 	 * start), container processes cannot open its /proc/<pid>/exe, fd/ or cwd. execve of the
 	 * container's program makes it dumpable again. */
@@ -1684,6 +1699,9 @@ int main(int argc, char **argv)
 		die("fork");
 	if (c1 == 0)
 		run_child1();
+	if (readynetfd >= 0) /* child1's now */
+		close(readynetfd);
+	readynetfd = -1;
 	close(ipc[1]);
 	if (consolefd >= 0)
 		close(consolefd);

@@ -57,7 +57,9 @@ export function monitorArgs(o: MonitorOptions): string[] {
 // A long-lived process (the library, warm) keeps one monitor started ahead of need
 // (`berth-shim monitor --standby`: already exec'd, its sealed copy of the shim made), and a start
 // hands it the container's arguments instead of spawning one: the process start, an exec and the
-// copy leave the start's path. A one-shot CLI keeps none (it would start one for nothing).
+// copy leave the start's path. As root it also makes a fresh network namespace ahead, which the
+// shim joins instead of unsharing one when the plan asks for a new netns without a user namespace
+// (--network none; berth-monitor.c prepare_netns). A one-shot CLI keeps none (it would start one for nothing).
 interface Standby {
   child: ChildProcess;
   status: Socket;

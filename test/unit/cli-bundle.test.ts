@@ -5,7 +5,7 @@
 // and prints its help.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -129,4 +129,33 @@ test("every verb resolves through bin/berth and prints its help with docker's us
   const bad = spawnSync(join(REPO, 'bin', 'berth'), ['no-such-verb'], { encoding: 'utf8' });
   assert.equal(bad.status, 125);
   assert.match(bad.stderr, /'no-such-verb' is not a berth command/);
+});
+
+test('bundles are ASCII (V8 keeps a file with one other character as a two-byte string) and mean what the sources mean', async () => {
+  const { bundleCli } = (await import(pathToFileURL(join(REPO, 'scripts', 'bundle-cli.mjs')).href)) as {
+    bundleCli: (entry: string, name: string, outdir: string) => Promise<string[]>;
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'berth-ascii-'));
+  try {
+    const src = join(dir, 'src');
+    mkdirSync(src);
+    // esbuild escapes strings but not regular expressions; the lazy chunk gets the same treatment
+    writeFileSync(join(src, 'units.ts'), "export const unit = (s: string) => /^(\\d+)(ns|µs|ms)$/.exec(s)?.[2] ?? null;\nexport const faces = (s: string) => /[😀-😂]/u.test(s);\nexport const label = 'µs ✓';\n");
+    writeFileSync(join(src, 'main.ts'), "export const lazy = async () => { const m = await import('./units.js'); return [m.unit('5µs'), m.unit('5us'), m.faces('a😁'), m.faces('a'), m.label]; };\n");
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    const names = await bundleCli(join(src, 'main.ts'), 'app', out);
+    for (const f of names) assert.ok(/^[\x00-\x7f]*$/.test(readFileSync(join(out, f), 'utf8')), `${f} has non-ASCII characters`);
+    const got = JSON.parse(inNode('L.loadBundle(process.argv[1]).lazy().then((r) => process.stdout.write(JSON.stringify(r)))', join(out, 'app.cjs'))) as unknown[];
+    assert.deepEqual(got, ['µs', null, true, false, 'µs ✓']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // the real bundles: what `berth --help` and berth-oci load
+  const h = spawnSync(process.execPath, ['-e', `const L = require(${JSON.stringify(LOADER)}); L.loadBundle(process.argv[1]).main(['--help']).then((code) => { process.stderr.write(JSON.stringify(L.loadedFiles())); process.exitCode = code; });`, join(CJS, 'berth.cjs')], { encoding: 'utf8' });
+  assert.equal(h.status, 0, h.stderr);
+  for (const f of [...(JSON.parse(h.stderr) as string[]), join(CJS, 'berth-oci.cjs')]) {
+    const bad = /[^\x00-\x7f]/.exec(readFileSync(f, 'utf8'));
+    assert.equal(bad, null, `${f}: ${JSON.stringify(bad?.input.slice(bad.index - 30, bad.index + 10))}`);
+  }
 });

@@ -62,7 +62,12 @@ export const EXEC_COMMAND: Command = {
     // the shim is in a session of its own, so the terminal's SIGWINCH reaches only this CLI:
     // pass it on, and the shim sets the container's terminal to the new size
     const winch = () => void r.shim.kill('SIGWINCH');
-    if (tty) process.on('SIGWINCH', winch);
+    if (tty) {
+      process.on('SIGWINCH', winch);
+      // the command may have run (and the terminal been resized) before this handler was there:
+      // a SIGWINCH then went nowhere; one now makes the shim read the size as it is
+      winch();
+    }
     const code = await r.exit;
     for (const s of FORWARDED) process.off(s, fwd);
     process.off('SIGWINCH', winch);

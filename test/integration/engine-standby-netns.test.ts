@@ -5,12 +5,13 @@
 // a user namespace one that the container's root owns. Real containers, as root, through a warm
 // library and through `berth run`.
 import { strict as assert } from 'node:assert';
-import { chmodSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Berth } from '../../src/index.js';
 import { readPidFile } from '../../src/engine/monitor.js';
 import { ok, testBerthWithRootfs } from '../helpers/berth-cli.js';
+import { cmdline, ppid } from '../helpers/proc-info.js';
 
 const { t, rootfs } = testBerthWithRootfs('sbnetns');
 const stateRoot = `/run/berth-sbn${process.pid}`;
@@ -51,21 +52,6 @@ function netFds(pid: number): number[] {
   }
   return out;
 }
-const cmdline = (pid: number) => {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return '';
-  }
-};
-const ppid = (pid: number) => {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return 0;
-  }
-};
 /** This process's standby monitor once it has made its netns (it does before it waits). */
 const readyStandby = () => until(() => {
   for (const p of readdirSync('/proc')) {

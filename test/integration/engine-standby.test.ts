@@ -2,13 +2,14 @@
 // one is kept ready while a Berth is open, a start hands it the container (ps shows which), a
 // dead one is replaced by a fresh spawn, and close() makes it exit. Real containers, as root.
 import { strict as assert } from 'node:assert';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Berth } from '../../src/index.js';
 import { readPidFile } from '../../src/engine/monitor.js';
 import { makeBusyboxRootfs } from '../helpers/bundle.js';
+import { cmdline, ppid } from '../helpers/proc-info.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-standby-'));
 const rootfs = join(dir, 'rootfs');
@@ -16,21 +17,6 @@ const stateRoot = `/run/berth-sb${process.pid}`;
 let lib: Berth;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const cmdline = (pid: number) => {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return '';
-  }
-};
-const ppid = (pid: number) => {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return 0;
-  }
-};
 /** This process's standby monitors (children still waiting for a job). */
 const standbys = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number)
   .filter((p) => ppid(p) === process.pid && cmdline(p).includes('\0monitor\0--standby\0'));

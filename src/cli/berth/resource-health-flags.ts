@@ -3,13 +3,18 @@ import type { BlkioOptions } from '../../engine/blkio.js';
 import type { HealthOptions } from '../../engine/health-config.js';
 import type { FlagDef, Flags } from './flags.js';
 
-export const BLKIO_HEALTH_FLAGS: FlagDef[] = [
+/** docker's block I/O flags of run/create (update takes them too: update-flags.ts). */
+export const BLKIO_FLAGS: FlagDef[] = [
   { name: 'blkio-weight', kind: 'int', value: 'uint16', help: 'Block IO (relative weight), between 10 and 1000, or 0 to disable' },
   { name: 'blkio-weight-device', kind: 'list', help: 'Block IO weight (relative device weight)' },
   { name: 'device-read-bps', kind: 'list', help: 'Limit read rate (bytes per second) from a device' },
   { name: 'device-read-iops', kind: 'list', help: 'Limit read rate (IO per second) from a device' },
   { name: 'device-write-bps', kind: 'list', help: 'Limit write rate (bytes per second) to a device' },
   { name: 'device-write-iops', kind: 'list', help: 'Limit write rate (IO per second) to a device' },
+];
+
+export const BLKIO_HEALTH_FLAGS: FlagDef[] = [
+  ...BLKIO_FLAGS,
   { name: 'health-cmd', kind: 'string', help: 'Command to run to check health' },
   { name: 'health-interval', kind: 'string', value: 'duration', help: 'Time between running the check (ms|s|m|h) (default 0s)' },
   { name: 'health-retries', kind: 'int', help: 'Consecutive failures needed to report unhealthy' },

@@ -5,15 +5,12 @@ import { EngineError } from '../../engine/errors.js';
 import { parseCpus, parseRestartPolicy, parseSize, parseSwap, validCpuset } from '../../engine/units.js';
 import { checkBlkioUpdate, type BlkioOptions } from '../../engine/update-blkio.js';
 import { UsageError, type FlagDef, type Flags } from './flags.js';
+import { BLKIO_FLAGS } from './resource-health-flags.js';
 
-export const UPDATE_BLKIO_FLAGS: FlagDef[] = [
-  { name: 'blkio-weight', kind: 'int', value: 'uint16', help: 'Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)' },
-  { name: 'blkio-weight-device', kind: 'list', help: 'Block IO weight (relative device weight)' },
-  { name: 'device-read-bps', kind: 'list', help: 'Limit read rate (bytes per second) from a device (0 removes the limit)' },
-  { name: 'device-read-iops', kind: 'list', help: 'Limit read rate (IO per second) from a device (0 removes the limit)' },
-  { name: 'device-write-bps', kind: 'list', help: 'Limit write rate (bytes per second) to a device (0 removes the limit)' },
-  { name: 'device-write-iops', kind: 'list', help: 'Limit write rate (IO per second) to a device (0 removes the limit)' },
-];
+/** run's block I/O flags; on update a 0 rate removes a limit, and the weight's default is shown. */
+export const UPDATE_BLKIO_FLAGS: FlagDef[] = BLKIO_FLAGS.map((f) => ({
+  ...f, help: f.name.startsWith('device-') ? `${f.help} (0 removes the limit)` : f.name === 'blkio-weight' ? `${f.help} (default 0)` : f.help,
+}));
 
 /** The block I/O options given on the command line (only those), validated. */
 export function blkioUpdateOptions(f: Flags): BlkioOptions {

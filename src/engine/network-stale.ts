@@ -11,9 +11,10 @@
 // store, read after, says live -- or the start failed and released the network itself. (The
 // store is asked first too: that answers for every running container without a file read.)
 //
-// The marker and the owner file are written whole (temp file + rename): a reader that met an
-// empty file took a live starter for a dead one and removed its marker.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+// The marker and the owner file are written whole (writeFileAtomic: temp file + rename, a temp
+// name none of the names reconcileStale reads): a reader that met an empty file took a live
+// starter for a dead one and removed its marker.
+import { readFileSync } from 'node:fs';
 import { processStartTime } from '../runtime/state.js';
 
 export interface StaleProbes {
@@ -28,14 +29,6 @@ export interface StaleProbes {
 /** Whether the container's network is stale (see the top of the file for the order). */
 export function networkStale(id: string, p: StaleProbes): boolean {
   return p.ours(id) && !p.active(id) && !p.starting(id) && !p.active(id);
-}
-
-/** Replaces a small file atomically: a reader sees the old content or the new, never a part. */
-export function writeWhole(path: string, text: string): void {
-  // the temp name matches none of the names reconcileStale reads (<id>, <id>.owner, <id>.starting)
-  const tmp = `${path}.tmp${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
 }
 
 /** The ".starting" marker's content: this process, by pid and start time (pids are reused). */

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { chooseResolv, hostsFile, parseAddHost, resolvConfFile } from '../network/etc-files.js';
 import { isNetworkError, NetworkError } from '../network/errors.js';
-import { rmQuiet } from '../network/fsutil.js';
+import { rmQuiet, writeFileAtomic } from '../network/fsutil.js';
 import { hostResolvConf } from '../network/host.js';
 import { withLock } from '../network/lock.js';
 import { NetworkManager } from '../network/manager.js';
@@ -24,7 +24,7 @@ import { netnsPathOf, networkKind } from './networking-options.js';
 import type { Paths } from './paths.js';
 import type { ContainerRecord } from './types.js';
 import { checkEndpointFits } from './network-fit.js';
-import { networkStale, starterAlive, starterMark, writeWhole } from './network-stale.js';
+import { networkStale, starterAlive, starterMark } from './network-stale.js';
 import { reconcileAfterBoot } from './network-boot.js';
 
 let shared: NetworkManager | undefined;
@@ -172,11 +172,11 @@ export class EngineNetworking {
     await this.reconcileStale();
     mkdirSync(this.netnsDir, { recursive: true, mode: 0o700 });
     // "being started by me": a concurrent berth's reconcile leaves this one alone (written whole: network-stale.ts)
-    writeWhole(this.marker(rec.id), starterMark());
+    writeFileAtomic(this.marker(rec.id), starterMark());
     const path = this.netnsPath(rec.id);
     await this.release(rec.id); // a previous run's, not released (nothing to do: three stat calls)
     // whose it is, should its record go before its network does (a crash inside cleanup)
-    writeWhole(this.ownerFile(rec.id), this.paths.root);
+    writeFileAtomic(this.ownerFile(rec.id), this.paths.root);
     try {
       // the netns is made by the process that makes the links (createNetns); CNI plugins are
       // handed a netns path, so for a CNI network it must exist before the attach

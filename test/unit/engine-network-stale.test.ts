@@ -9,7 +9,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { networkStale, starterAlive, starterMark, writeWhole, type StaleProbes } from '../../src/engine/network-stale.js';
+import { networkStale, starterAlive, starterMark, type StaleProbes } from '../../src/engine/network-stale.js';
+import { writeFileAtomic } from '../../src/network/fsutil.js';
 import { NetworkManager } from '../../src/network/manager.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-net-stale-'));
@@ -64,10 +65,10 @@ test('stale when down and nobody starts it; never another root\'s', () => {
 
 test('the marker is written whole and names this process; a dead or empty marker is no starter', () => {
   const m = join(dir, `${'a'.repeat(64)}.starting`);
-  writeWhole(m, starterMark());
+  writeFileAtomic(m, starterMark());
   assert.equal(starterAlive(m), true);
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp')), [], 'no temp file left');
-  writeWhole(m, '999999999 1');
+  writeFileAtomic(m, '999999999 1');
   assert.equal(starterAlive(m), false, 'a pid that cannot exist');
   writeFileSync(m, ''); // what a reader met while a plain write was half done
   assert.equal(starterAlive(m), false);

@@ -2,28 +2,27 @@
 // slows direct writes to about the limit; the cgroup files and inspect show the settings; bad
 // values are refused before anything is created. Through the CLI and the library.
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Berth } from '../../src/index.js';
 import { ok, testBerth } from '../helpers/berth-cli.js';
+import { attachLoop, detachLoop } from '../helpers/loop-device.js';
 
 const t = testBerth('blkio');
 let lib: Berth;
 let loop = '';
+let mm = '';
 
 before(() => {
-  const img = join(t.dir, 'disk.img');
-  execFileSync('truncate', ['-s', '128M', img]);
-  loop = execFileSync('losetup', ['--find', '--show', img], { encoding: 'utf8' }).trim();
+  ({ path: loop, majMin: mm } = attachLoop(t.dir, '128M'));
   lib = new Berth({ root: t.root, stateRoot: t.stateRoot });
 });
 
 after(() => {
   lib.close();
   try {
-    if (loop) execFileSync('losetup', ['-d', loop]);
+    if (loop) detachLoop(loop);
   } finally {
     t.cleanup();
   }
@@ -52,8 +51,6 @@ describe('block I/O limits', () => {
     const name = t.uniq('bio');
     ok(t.run(['run', '-d', '--name', name, '--device-read-bps', `${loop}:2m`, '--device-write-iops', `${loop}:100`, '--device-read-iops', `${loop}:200`, 'host', 'sleep', '100']));
     const id = t.run(['inspect', '-f', '{{.Id}}', name]).stdout.trim();
-    const rdev = statSync(loop).rdev;
-    const mm = `${(rdev >> 8) & 0xfff}:${(rdev & 0xff) | ((rdev >> 12) & 0xfff00)}`;
     const cg = `/sys/fs/cgroup/blkio/berth/${id}`;
     if (existsSync(cg)) {
       assert.equal(readFileSync(join(cg, 'blkio.throttle.read_bps_device'), 'utf8').trim(), `${mm} 2097152`);

@@ -4,12 +4,12 @@
 // restart, a stop/start and a later update of other limits; a created container gets them at
 // start; bad values exit 125 and change nothing. Through the CLI and the library.
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Berth } from '../../src/index.js';
 import { ok, testBerth } from '../helpers/berth-cli.js';
+import { attachLoop, detachLoop } from '../helpers/loop-device.js';
 
 const t = testBerth('updblk');
 let lib: Berth;
@@ -17,18 +17,14 @@ let loop = '';
 let mm = '';
 
 before(() => {
-  const img = join(t.dir, 'disk.img');
-  execFileSync('truncate', ['-s', '64M', img]);
-  loop = execFileSync('losetup', ['--find', '--show', img], { encoding: 'utf8' }).trim();
-  const rdev = statSync(loop).rdev;
-  mm = `${(rdev >> 8) & 0xfff}:${(rdev & 0xff) | ((rdev >> 12) & 0xfff00)}`;
+  ({ path: loop, majMin: mm } = attachLoop(t.dir, '64M'));
   lib = new Berth({ root: t.root, stateRoot: t.stateRoot });
 });
 
 after(() => {
   lib.close();
   try {
-    if (loop) execFileSync('losetup', ['-d', loop]);
+    if (loop) detachLoop(loop);
   } finally {
     t.cleanup();
   }

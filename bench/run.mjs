@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const benches = [
   'cli-start.mjs', 'oci-run.mjs', 'shim-start.mjs', 'oci-breakdown.mjs', 'oci-memory.mjs', 'cgroups.mjs', 'seccomp.mjs', 'userns.mjs', 'engine.mjs',
-  'engine-extras.mjs', 'images.mjs', 'network.mjs', 'network-extras.mjs', 'engine-network.mjs', 'logs.mjs',
+  'engine-extras.mjs', 'images.mjs', 'network.mjs', 'network-extras.mjs', 'engine-network.mjs', 'logs.mjs', 'logs-follow.mjs',
   // boots systemd in a container first (minutes): only when named, `node bench/run.mjs cgroups-systemd`
   ...(process.argv[2] === 'cgroups-systemd' ? ['cgroups-systemd.mjs'] : []),
 ];

@@ -134,6 +134,7 @@ static int consolefd = -1;    /* console socket (connected or socketpair end) */
 static int listenerfd = -1;   /* seccomp agent socket, connected by the parent (a host path) */
 static int32_t hostpid;       /* the init's pid in the host pid namespace, from the parent */
 static int proxyfd = -1;      /* parent's end of the console proxy socketpair */
+static int sizefd = -1;       /* CONSOLE_SIZE_FD: "rows cols" lines setting the proxied pty's size */
 static int readynetfd = -1;   /* a fresh netns a standby monitor made ahead (berth-monitor.c: prepare_netns) */
 static int preserve_fds;
 static char *state_json;      /* received with GO, fed to hooks */
@@ -1089,7 +1090,7 @@ static void run_init(void)
 	for (int i = 0; i < nops; i++) {
 		struct op *o = &ops[i];
 		char **a = o->argv;
-		if (is(o, "MODE", 1) || is(o, "CONSOLE_SOCKET", 1) || is(o, "CONSOLE_PROXY", 0) ||
+		if (is(o, "MODE", 1) || is(o, "CONSOLE_SOCKET", 1) || is(o, "CONSOLE_PROXY", 0) || is(o, "CONSOLE_SIZE_FD", 1) ||
 		    is(o, "UIDMAP", 1) || is(o, "GIDMAP", 1) || is(o, "SETGROUPS_DENY", 0) ||
 		    is(o, "CGROUP_PROCS", 1) || is(o, "CGROUP_JOIN", 1) || is(o, "IDMAP_TREE", 4) || is(o, "BIND_TREE", 2) || is(o, "SETNS", 2) ||
 		    is(o, "UNSHARE", -1) || is(o, "TIMENS_OFFSET", 3) || is(o, "NEWIDMAP", 2) ||
@@ -1215,6 +1216,8 @@ static void run_child1(void)
 	close(ipc[0]);
 	if (proxyfd >= 0)
 		close(proxyfd);
+	if (sizefd >= 0)
+		close(sizefd);
 	if (find("CGROUP_PROCS"))
 		recv_byte(ipc[1]); /* the parent has put us in our cgroups */
 	cgjoin_self(); /* or we do it (CGROUP_JOIN) */
@@ -1454,6 +1457,36 @@ static int copy_fd(int from, int to)
 	return 0;
 }
 
+/* CONSOLE_SIZE_FD: reads what is there of "rows cols\n" lines and sets each size on the pty
+ * master (the container gets SIGWINCH); at its end (berth hung up) the fd is closed. */
+static void read_sizes(int *fd, int master, char *buf, size_t *len)
+{
+	ssize_t n = read(*fd, buf + *len, 63 - *len);
+	if (n <= 0) {
+		if (n < 0 && errno == EINTR)
+			return;
+		close(*fd);
+		*fd = -1;
+		return;
+	}
+	*len += (size_t)n;
+	buf[*len] = 0;
+	char *line = buf, *nl;
+	while ((nl = strchr(line, '\n'))) {
+		*nl = 0;
+		unsigned rows = 0, cols = 0;
+		if (sscanf(line, "%u %u", &rows, &cols) == 2 && rows && cols && rows <= 65535 && cols <= 65535) {
+			struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+			ioctl(master, TIOCSWINSZ, &ws);
+		}
+		line = nl + 1;
+	}
+	*len = strlen(line);
+	memmove(buf, line, *len);
+	if (*len >= 63) /* not a size: dropped */
+		*len = 0;
+}
+
 /* Wait mode: forward signals, proxy the console, exit with the init's status. */
 static void supervise(pid_t init, const sigset_t *mask)
 {
@@ -1476,9 +1509,12 @@ static void supervise(pid_t init, const sigset_t *mask)
 		}
 	}
 	int in_open = master >= 0;
+	char sizebuf[64];
+	size_t sizelen = 0;
 	for (;;) {
-		struct pollfd pf[3] = {{.fd = sfd, .events = POLLIN}, {.fd = master, .events = POLLIN}, {.fd = in_open ? 0 : -1, .events = POLLIN}};
-		int r = poll(pf, 3, -1);
+		struct pollfd pf[4] = {{.fd = sfd, .events = POLLIN}, {.fd = master, .events = POLLIN}, {.fd = in_open ? 0 : -1, .events = POLLIN},
+				       {.fd = master >= 0 ? sizefd : -1, .events = POLLIN}};
+		int r = poll(pf, 4, -1);
 		if (r < 0 && errno != EINTR)
 			die("poll");
 		if (pf[0].revents & POLLIN) {
@@ -1510,6 +1546,9 @@ static void supervise(pid_t init, const sigset_t *mask)
 				master = -1;
 			}
 		}
+		/* a size berth sent before some input is set before that input is passed on */
+		if (master >= 0 && sizefd >= 0 && (pf[3].revents & (POLLIN | POLLHUP | POLLERR)))
+			read_sizes(&sizefd, master, sizebuf, &sizelen);
 		if (in_open && (pf[2].revents & (POLLIN | POLLHUP))) {
 			if (copy_fd(0, master) < 0)
 				in_open = 0;
@@ -1657,6 +1696,11 @@ int main(int argc, char **argv)
 				die("socketpair");
 			proxyfd = sp[0];
 			consolefd = sp[1];
+		} else if (is(o, "CONSOLE_SIZE_FD", 1)) {
+			/* inherited from berth (not a terminal to read the size from): no container gets it */
+			sizefd = (int)num(o->argv[0]);
+			if (sizefd < 3 || fcntl(sizefd, F_SETFD, FD_CLOEXEC) < 0)
+				die("console size fd %d", sizefd);
 		} else if (is(o, "IDMAP_TREE", 4)) {
 			prepare_idmap_tree(o->argv);
 		} else if (is(o, "BIND_TREE", 2)) {

@@ -19,6 +19,8 @@ import { healthOf, runHealthcheck, type HealthcheckRun } from './engine/health.j
 import { BerthFiles, BerthSystem } from './library-system.js';
 import { attachHandle, checkSize, checkStatsOptions, keysFor, pumpAttach, resizeContainer, statsStream, type AttachHandle, type AttachOptions, type AttachResult, type StatsOptions, type TerminalSize } from './library-attach.js';
 export type { AttachHandle, AttachOptions, AttachResult, StatsOptions, TerminalSize } from './library-attach.js';
+import { execHandle, type BerthExecOptions, type ExecHandle } from './library-exec.js';
+export type { BerthExecOptions, ExecHandle, ExecResult } from './library-exec.js';
 export { BerthFiles, BerthSystem, type CopyOptions, type PruneOptions, type PruneReport, type RestoreResult, type SystemInfo } from './library-system.js';
 export type { HealthcheckRun };
 
@@ -56,11 +58,6 @@ export interface RunResult {
   /** Collected output when no stdout/stderr stream was given. */
   stdout?: string;
   stderr?: string;
-}
-
-// shim and cgroupProcs are the engine's internals (the CLI's early shim, health probes)
-export interface BerthExecOptions extends Omit<ExecOptions, 'stdio' | 'tty' | 'shim' | 'cgroupProcs'>, StdioOptions {
-  signal?: AbortSignal;
 }
 
 function sink(w: Writable | undefined, chunks: Buffer[]): (d: Buffer) => void {
@@ -233,31 +230,12 @@ export class Berth {
     return Readable.from(this.engine.logs(id, o), { objectMode: true });
   }
 
-  /** Runs a command in a running container; resolves with its status (and output when collected). */
-  async exec(id: string, o: BerthExecOptions): Promise<{ exitCode: number; stdout?: string; stderr?: string }> {
-    const { stdin, stdout, stderr, signal, ...rest } = o;
-    const r = await this.engine.exec(id, { ...rest, stdio: [stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-    if (o.detach) return { exitCode: 0 };
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    r.stdout?.on('data', sink(stdout, out));
-    r.stderr?.on('data', sink(stderr, err));
-    if (stdin !== undefined && r.stdin) void feed(stdin, (b) => r.stdin!.write(b), () => r.stdin!.end()).catch(() => {});
-    const onAbort = () => {
-      try {
-        process.kill(r.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-      // what it left in the background may hold the pipes: stop reading
-      r.stdout?.destroy();
-      r.stderr?.destroy();
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    // once the output is all read, not at the process's exit (its last output could be lost)
-    const exitCode = await r.closed;
-    signal?.removeEventListener('abort', onAbort);
-    return { exitCode, ...(stdout ? {} : { stdout: Buffer.concat(out).toString() }), ...(stderr ? {} : { stderr: Buffer.concat(err).toString() }) };
+  /**
+   * Runs a command in a running container; the handle resolves with its status (and output when
+   * collected). With tty, a terminal: handle.resize(rows, cols) sets its size (src/library-exec.ts).
+   */
+  exec(id: string, o: BerthExecOptions): ExecHandle {
+    return execHandle(this.engine, id, o);
   }
 
   top(id: string, psArgs?: string[]): { Titles: string[]; Processes: string[][] } {

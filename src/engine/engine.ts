@@ -30,7 +30,7 @@ import { EngineNetworks } from './networks.js';
 import { mergeHealth } from './health-config.js';
 import { healthFilterValue, healthOnStart, monitorHealthArgs } from './health.js';
 import { DEFAULT_ROOT, DEFAULT_STATE_ROOT, Paths } from './paths.js';
-import { runShim, type PendingShim, type ShimRun, type Stdio } from './shim.js';
+import { runShim, SIZE_FD, type PendingShim, type ShimRun, type Stdio } from './shim.js';
 import { seccompLoadOf, seccompProgramOf } from './seccomp-file.js';
 import { buildSpec, resolveUser, resourcesOf, specToValidate, DEFAULT_PATH } from './spec.js';
 import { applyUserns, releaseUsernsRootfs, usernsMaps, usernsRootfs } from './userns.js';
@@ -96,6 +96,8 @@ export interface LogsOptions {
   since?: string;
   until?: string;
   signal?: AbortSignal;
+  /** Internal (tests): the follow's safety poll in ms; inotify events wake it sooner (logs-wake.ts). */
+  pollMs?: number;
 }
 
 export interface ExecOptions {
@@ -112,6 +114,8 @@ export interface ExecOptions {
   cgroupProcs?: string[];
   /** A shim the caller started early with the same stdio (the CLI: it starts while the store opens). */
   shim?: PendingShim;
+  /** With tty: the terminal's size to start with (later ones: the result's resize, piped stdio). */
+  size?: { rows: number; cols: number };
 }
 
 export interface UpdateOptions extends BlkioOptions {
@@ -998,6 +1002,7 @@ export class Engine {
     if (since === null) throw invalid(`invalid value for "since": ${o.since}`);
     const until = o.until ? parseSince(o.until) : undefined;
     if (until === null) throw invalid(`invalid value for "until": ${o.until}`);
+    if (o.pollMs !== undefined && !(Number.isFinite(o.pollMs) && o.pollMs > 0)) throw invalid(`invalid pollMs ${o.pollMs}: give a number of milliseconds > 0`);
     const id = rec.id;
     yield* readLogs(this.paths.logPath(id, lc.Type), {
       format: lc.Type, maxFiles: Number(lc.Config['max-file'] ?? 1),
@@ -1008,7 +1013,8 @@ export class Engine {
         const r = this.store.get(id);
         return !!r && isLive(r.state) && alive(r.monitorPid, r.monitorStart);
       },
-      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.signal ? { signal: o.signal } : {}), ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}),
+      stateDir: this.paths.stateDir(id),
     });
   }
 
@@ -1034,7 +1040,7 @@ export class Engine {
     }
     if (caps) caps = limitToHost(caps).caps;
     const p: Process = {
-      terminal: !!o.tty, args: o.cmd, env: [...env].map(([k, v]) => `${k}=${v}`), cwd: o.workdir || sp.cwd || '/',
+      terminal: !!o.tty, ...(o.tty && o.size ? { consoleSize: { height: o.size.rows, width: o.size.cols } } : {}), args: o.cmd, env: [...env].map(([k, v]) => `${k}=${v}`), cwd: o.workdir || sp.cwd || '/',
       user: user ? { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) } : sp.user,
       ...(caps ? { capabilities: caps } : {}), ...(sp.noNewPrivileges ? { noNewPrivileges: true } : {}),
       ...(sp.rlimits ? { rlimits: sp.rlimits } : {}),
@@ -1043,13 +1049,17 @@ export class Engine {
     const namespaces = (rec.spec.linux?.namespaces ?? []).map((n) => ({ type: n.type, path: n.path ?? `/proc/${pid}/ns/${NS_FILE[n.type]}` }));
     const seccomp = o.privileged ? undefined : await this.seccompLoad(rec);
     const stdio = o.stdio ?? 'pipe';
-    if (o.tty && !o.detach && (Array.isArray(stdio) ? stdio[1] : stdio) !== 'inherit') throw invalid('exec: a terminal (tty) needs the caller\'s own stdio');
+    // a terminal is proxied by the shim to the caller's own (the CLI) or to pipes (the library:
+    // no terminal to read sizes from, so they come on the shim's SIZE_FD)
+    const out = Array.isArray(stdio) ? stdio[1] : stdio;
+    if (o.tty && !o.detach && out === 'ignore') throw invalid('exec: a terminal (tty) needs stdout: the caller\'s own or a pipe');
+    const sized = !!o.tty && !o.detach && out === 'pipe' && !o.shim;
     const plan = compileExec({
       process: p, namespaces, mode: o.detach ? 'detach' : 'wait', cgroupProcs: o.cgroupProcs ?? this.cgroup(rec).procsFiles(), setgroups: true,
-      ...(o.tty && !o.detach ? { consoleProxy: true } : {}), ...(seccomp ? { seccomp } : {}),
+      ...(o.tty && !o.detach ? { consoleProxy: true } : {}), ...(sized ? { consoleSizeFd: SIZE_FD } : {}), ...(seccomp ? { seccomp } : {}),
     });
     if (o.tty && o.detach) throw invalid('exec: -t with -d is not supported (no terminal to attach later)');
-    const run = await (o.shim ? o.shim.run(encodePlan(plan)) : runShim(encodePlan(plan), o.detach ? 'ignore' : stdio));
+    const run = await (o.shim ? o.shim.run(encodePlan(plan)) : runShim(encodePlan(plan), o.detach ? 'ignore' : stdio, { sizeFd: sized }));
     this.event(rec, 'exec_start', { execID: String(run.pid) });
     return run;
   }

@@ -4,6 +4,8 @@
 // whatever the log's size; following goes from file to file by inode (logs-files.ts).
 import type { FileHandle } from 'node:fs/promises';
 import { openAll, openNext, type OpenLog } from './logs-files.js';
+import { LogWaker } from './logs-wake.js';
+import { dirname } from 'node:path';
 import { tailStart } from './logs-tail.js';
 import { parseRfc3339 } from './time.js';
 
@@ -27,6 +29,9 @@ export interface LogReadOptions {
   /** While following: is the container (or its monitor) still there to write more? */
   stillWriting?: () => boolean;
   signal?: AbortSignal;
+  /** While following, the container's state directory: its monitor's going ends the wait at once. */
+  stateDir?: string;
+  /** The safety poll while following (events wake it sooner: logs-wake.ts); default 1 s, 100 ms unwatched. */
   pollMs?: number;
 }
 
@@ -85,8 +90,11 @@ export async function* readLogs(path: string, o: LogReadOptions): AsyncGenerator
   const format = o.format;
   const keep = (e: LogEntry) => (o.since === undefined || e.timeNano >= o.since) && (o.until === undefined || e.timeNano <= o.until);
   const parse = (line: Buffer) => (line.length ? parseLogLine(line.toString('utf8'), format) : null);
-  const files = await openAll(path, o.maxFiles);
+  // watching before the first read: a write between that read and the watch is not missed
+  const waker = o.follow ? new LogWaker(dirname(path), o.stateDir) : undefined;
+  let files: OpenLog[] = [];
   try {
+    files = await openAll(path, o.maxFiles);
     const sized = await Promise.all(files.map(async (f) => ({ fh: f.fh, size: (await f.fh.stat()).size })));
     let [i, pos] = o.tail !== undefined && files.length ? await tailStart(sized, o.tail, (l) => { const e = parse(l); return !!e && keep(e); }) : [0, 0];
     // what is there now: each file from its start (or the tail's) to its end, in chunks
@@ -104,6 +112,7 @@ export async function* readLogs(path: string, o: LogReadOptions): AsyncGenerator
     // then what the monitor writes, across its rotations (by inode: nothing lost or repeated)
     for (;;) {
       if (o.signal?.aborted) return;
+      waker!.arm();
       const alive = o.stillWriting ? o.stillWriting() : false;
       for (;;) {
         if (cur) {
@@ -132,9 +141,10 @@ export async function* readLogs(path: string, o: LogReadOptions): AsyncGenerator
       }
       if (o.until !== undefined && BigInt(Date.now()) * 1_000_000n > o.until) return;
       if (!alive) return;
-      await sleep(o.pollMs ?? 100, o.signal);
+      await waker!.wait(o.pollMs, o.signal);
     }
   } finally {
+    waker?.close();
     await Promise.all(files.map((f) => f.fh.close().catch(() => {})));
   }
 }

@@ -20,7 +20,12 @@ export interface ShimRun {
   stdin: Writable | null;
   stdout: Readable | null;
   stderr: Readable | null;
+  /** A terminal proxied to pipes (started with sizeFd): sets its size (the process gets SIGWINCH). */
+  resize?: (rows: number, cols: number) => void;
 }
+
+/** The shim's fd for terminal sizes when its stdio is piped (the plan's CONSOLE_SIZE_FD). */
+export const SIZE_FD = 4;
 
 export type Stdio = 'inherit' | 'pipe' | 'ignore';
 
@@ -34,9 +39,14 @@ export interface PendingShim {
   abort(): void;
 }
 
-export function startShim(stdio: Stdio | [Stdio, Stdio, Stdio]): PendingShim {
+/** o.sizeFd: a socket at SIZE_FD too, for the sizes of a terminal proxied to pipes. */
+export function startShim(stdio: Stdio | [Stdio, Stdio, Stdio], o: { sizeFd?: boolean } = {}): PendingShim {
   const s = Array.isArray(stdio) ? stdio : [stdio, stdio, stdio];
-  const shim = spawn(SHIM_PATH, ['3'], { stdio: [...s, 'pipe'], detached: true });
+  const shim = spawn(SHIM_PATH, ['3'], { stdio: [...s, 'pipe', ...(o.sizeFd ? ['pipe' as const] : [])], detached: true });
+  const sizes = o.sizeFd ? (shim.stdio[SIZE_FD] as Socket) : undefined;
+  // read to its end, so it closes with the shim (its 'close' is among the child's)
+  sizes?.on('error', () => {}).resume();
+  const resize = sizes ? (rows: number, cols: number) => void (!sizes.destroyed && sizes.write(`${rows} ${cols}\n`)) : undefined;
   const status = (code: number | null, sig: NodeJS.Signals | null) => code ?? 128 + (sig ? signalNumber(sig) : 0);
   const exit = new Promise<number>((res) => {
     shim.once('exit', (code, sig) => res(status(code, sig)));
@@ -70,7 +80,7 @@ export function startShim(stdio: Stdio | [Stdio, Stdio, Stdio]): PendingShim {
         else if (line === 'READY') {
           done = true;
           sock.destroy();
-          resolve({ pid, shim, exit, closed, stdin: shim.stdin, stdout: shim.stdout, stderr: shim.stderr });
+          resolve({ pid, shim, exit, closed, stdin: shim.stdin, stdout: shim.stdout, stderr: shim.stderr, ...(resize ? { resize } : {}) });
         } else if (line.startsWith('ERR ')) fail(launchError(line.slice(4)));
       }
     });
@@ -85,11 +95,12 @@ export function startShim(stdio: Stdio | [Stdio, Stdio, Stdio]): PendingShim {
     },
     abort() {
       sock.destroy();
+      sizes?.destroy();
       shim.kill('SIGKILL');
     },
   };
 }
 
-export function runShim(plan: Buffer, stdio: Stdio | [Stdio, Stdio, Stdio]): Promise<ShimRun> {
-  return startShim(stdio).run(plan);
+export function runShim(plan: Buffer, stdio: Stdio | [Stdio, Stdio, Stdio], o: { sizeFd?: boolean } = {}): Promise<ShimRun> {
+  return startShim(stdio, o).run(plan);
 }

@@ -343,6 +343,8 @@ export interface ExecPlanInput {
   mode: 'wait' | 'detach';
   consoleSocket?: string;
   consoleProxy?: boolean;
+  /** With consoleProxy: the shim's fd on which berth sends terminal sizes (piped stdio). */
+  consoleSizeFd?: number;
   cgroupProcs: string[];
   seccomp?: SeccompLoad;
   preserveFds?: number;
@@ -354,7 +356,7 @@ export function compileExec(input: ExecPlanInput): PlanOp[] {
   const p = input.process;
   const ops: PlanOp[] = [['MODE', input.mode]];
   if (input.consoleSocket) ops.push(['CONSOLE_SOCKET', input.consoleSocket]);
-  else if (p.terminal && input.consoleProxy) ops.push(['CONSOLE_PROXY']);
+  else if (p.terminal && input.consoleProxy) ops.push(['CONSOLE_PROXY'], ...(input.consoleSizeFd !== undefined ? [['CONSOLE_SIZE_FD', input.consoleSizeFd] as PlanOp] : []));
   else if (p.terminal) throw new RuntimeError('--tty needs --console-socket when detached');
   // child1 joins the cgroups itself (CGROUP_JOIN): a pid written to cgroup.procs by the parent
   // waits for a kernel RCU grace period, most of an exec's time

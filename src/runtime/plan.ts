@@ -8,6 +8,8 @@
 //   MODE wait|detach            wait: subreaper, forward signals, exit with the init's status
 //   CONSOLE_SOCKET path         connect; the init sends the pty master there (SCM_RIGHTS)
 //   CONSOLE_PROXY               the shim itself receives the master and copies it to its stdio
+//   CONSOLE_SIZE_FD fd          with CONSOLE_PROXY: "rows cols\n" lines on this inherited fd set
+//                               the pty's size (stdio that is no terminal has no size to copy)
 //   CGROUP_PROCS file           write child1's pid (before it unshares cgroupns)
 //   UIDMAP lines | GIDMAP lines written to /proc/<child1>/{uid,gid}_map after it unshares user
 //   SETGROUPS_DENY              write "deny" to /proc/<child1>/setgroups first

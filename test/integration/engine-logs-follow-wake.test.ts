@@ -1,0 +1,80 @@
+// `logs -f` of a real container is woken by inotify, not its poll (src/engine/logs-wake.ts):
+// the library's follow stream with its safety poll set to 60 s still gets each line the
+// container prints and ends when the container is killed; `berth logs -f` follows with inotify
+// watches on the log and state directories and ends at the container's stop. Root.
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import type { LogEntry } from '../../src/index.js';
+import { BERTH, ok } from '../helpers/berth-cli.js';
+import { testBerthWithLibrary } from '../helpers/berth-cli.js';
+import { until } from '../helpers/library.js';
+
+const lt = testBerthWithLibrary('logwake');
+
+/** The inotify watches process pid holds (the fdinfo of its inotify descriptors). */
+function inotifyWatches(pid: number | 'self'): number {
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`) !== 'anon_inode:inotify') continue;
+      n += readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length;
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return n;
+}
+
+/**
+ * p, or a failure after 20 s: far below the follower's 60 s poll, so only an event can have
+ * woken it in time (a generous bound, not a latency measurement).
+ */
+async function byEvent<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`no event woke the follower for ${what}`)), 20_000)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('logs -f woken by events', () => {
+  test('library: lines reach a follower whose poll is 60 s, and the kill ends it', async () => {
+    // a line whenever the file /go<i> appears: the test decides when each is written
+    const script = 'i=0; while true; do if [ -e /tmp/go$i ]; then echo "line $i"; i=$((i+1)); fi; usleep 20000; done';
+    const { id } = await lt.lib.run({ rootfs: lt.rootfs, network: 'none', cmd: ['sh', '-c', script], detach: true });
+    const before = inotifyWatches('self');
+    const it = (lt.lib.logs(id, { follow: true, pollMs: 60_000 }) as AsyncIterable<LogEntry>)[Symbol.asyncIterator]();
+    for (let i = 0; i < 3; i++) {
+      await lt.lib.exec(id, { cmd: ['touch', `/tmp/go${i}`] });
+      const r = await byEvent(it.next(), `line ${i}`);
+      assert.equal(r.value?.line, `line ${i}\n`);
+    }
+    await until('the follower to watch', () => inotifyWatches('self') === before + 2);
+    const end = it.next();
+    await lt.lib.kill(id);
+    assert.equal((await byEvent(end, 'the end of the container')).done, true, 'the follow ends with the container');
+    assert.equal(inotifyWatches('self'), before, 'its watches are removed');
+    await lt.lib.remove(id);
+  });
+
+  test('CLI: logs -f follows with inotify watches and ends when the container stops', async () => {
+    const name = lt.t.uniq('cli');
+    ok(lt.t.run(['run', '-d', '--name', name, '--network', 'none', '--rootfs', lt.rootfs, 'sh', '-c', 'echo one; while [ ! -e /tmp/stop ]; do usleep 20000; done; echo two']));
+    const cli = spawn(process.execPath, [BERTH, '--root', lt.t.root, '--state-root', lt.t.stateRoot, 'logs', '-f', name], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    cli.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    cli.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const done = new Promise<number | null>((res) => cli.on('close', (c) => res(c)));
+    await until('the first line', () => out === 'one\n');
+    await until('the CLI to watch the log and state directories', () => inotifyWatches(cli.pid!) === 2);
+    ok(lt.t.run(['exec', name, 'touch', '/tmp/stop']));
+    assert.equal(await done, 0, err);
+    assert.equal(out, 'one\ntwo\n');
+    ok(lt.t.run(['rm', name]));
+  });
+});

@@ -26,6 +26,7 @@ import { monitorWillRestart } from './restart-intent.js';
 import { normalizeCreate, type CreateOptions } from './options.js';
 import { EngineNetworking } from './networking.js';
 import { awaitLeftovers, forgetLeftoversIfDone } from './remove-wait.js';
+import { awaitWindDown } from './wind-down.js';
 import { EngineNetworks } from './networks.js';
 import { mergeHealth } from './health-config.js';
 import { healthFilterValue, healthOnStart, monitorHealthArgs } from './health.js';
@@ -352,6 +353,16 @@ export class Engine {
     return rec;
   }
 
+  /** get(), a container only winding down (its init exited, no restart to come) seen once it is down: wind-down.ts. */
+  async getSettled(ref: string): Promise<ContainerRecord> {
+    const rec = this.get(ref);
+    if (!(await awaitWindDown(this.paths.stateDir(rec.id), rec))) return rec;
+    const now = this.store.get(rec.id);
+    const down = now && this.refresh(now);
+    if (!down) throw notFound(`No such container: ${ref}`); // auto-removed on the way down
+    return down;
+  }
+
   list(o: ListOptions = {}): ContainerRecord[] {
     this.reconcile();
     const f = o.filters ?? {};
@@ -614,10 +625,12 @@ export class Engine {
   // ---------------------------------------------------------------- start
 
   async start(ref: string, o: StartOptions = {}): Promise<{ rec: ContainerRecord; attach?: AttachClient }> {
-    let rec = this.get(ref);
+    let rec = await this.getSettled(ref);
     if (rec.state === 'paused') throw conflict(`cannot start a paused container, try unpause instead`);
     if (rec.state === 'running' || rec.state === 'restarting') return { rec };
     if (rec.state === 'dead') throw conflict(`container ${rec.id} is marked for removal and cannot be started`);
+    // the last run's exit command (`system cleanup`) may still be removing its cgroup and state dir
+    if (!this.fresh.has(rec.id)) await awaitLeftovers(this.paths.stateDir(rec.id), (m) => this.warn(m), `starting ${shortId(rec.id)}`); // remove-wait.ts
     if (!rec.cleaned) {
       this.cleanup(rec);
       rec = this.store.get(rec.id) ?? rec;
@@ -862,7 +875,7 @@ export class Engine {
   // ---------------------------------------------------------------- remove
 
   async remove(ref: string, o: RemoveOptions = {}): Promise<void> {
-    let rec: ContainerRecord | undefined = this.get(ref);
+    let rec: ContainerRecord | undefined = o.force ? this.get(ref) : await this.getSettled(ref);
     if (isLive(rec.state)) {
       if (!o.force) {
         if (rec.state === 'paused') throw conflict(`cannot remove container "${ref}": container is paused: unpause and then stop the container before attempting removal or force remove`);
@@ -1112,7 +1125,7 @@ export class Engine {
 
   /** Connects to a running container's stdio. */
   async attach(ref: string): Promise<AttachClient> {
-    const rec = this.get(ref);
+    const rec = await this.getSettled(ref);
     if (!isLive(rec.state)) throw conflict(`You cannot attach to a stopped container, start it first`);
     if (rec.state === 'paused') throw conflict(`You cannot attach to a paused container, unpause it first`);
     const c = await AttachClient.connect(this.paths.stateDir(rec.id));

@@ -379,7 +379,7 @@ export const COMMANDS: Record<string, Command> = {
       const engine = ctx.engine();
       if (bool(f, 'attach') || bool(f, 'interactive')) {
         if (a.length > 1) throw new UsageError('you cannot start and attach multiple containers at once');
-        const rec = engine.get(a[0]!);
+        const rec = await engine.getSettled(a[0]!); // one only winding down is seen down (wind-down.ts)
         if (isLive(rec.state)) throw new EngineError('conflict', `container ${rec.id} is already running`);
         const s = await engine.start(a[0]!, { attach: true });
         const r = await pump(ctx, engine, s.rec.id, s.attach!, { stdin: bool(f, 'interactive') && rec.config.OpenStdin, tty: rec.config.Tty, sigProxy: true, detachKeys: detachKeys(str(f, 'detach-keys')) });

@@ -1,10 +1,10 @@
 // Extended attributes in `cp`, both ways and in its tar streams (PAX SCHILY.xattr.*, as docker
 // and GNU tar write them): user.* attributes, POSIX ACLs and a binary's security.capability
-// survive a copy. Node has no xattr calls, so they go through the storage helper
-// (src/storage/helper.ts), which uses the l* calls; an entry is named to it as
+// survive a copy. Node has no xattr calls: copy-xattr-calls.ts makes the l* calls (in this
+// process through an addon, else through the storage helper); an entry is named to them as
 // /proc/<this pid>/fd/<its directory's fd>/<name>, so the directory is the one cp resolved
 // safely and a symlink as the last component is not followed.
-import { sharedHelper } from '../storage/helper.js';
+import { getXattrs, setXattr } from './copy-xattr-calls.js';
 import { isForbiddenXattr } from '../storage/unpack/whiteout.js';
 
 /**
@@ -17,7 +17,7 @@ export function copiedXattr(name: string): boolean {
   return name !== 'security.selinux' && !isForbiddenXattr(name);
 }
 
-/** The helper's name for an entry of the directory dirFd (name '' is the directory itself). */
+/** The l* calls' name for an entry of the directory dirFd (name '' is the directory itself). */
 const viaFd = (dirFd: number, name: string) => `/proc/${process.pid}/fd/${dirFd}/${name || '.'}`;
 
 /**
@@ -37,7 +37,7 @@ function portableCapability(v: Buffer): Buffer {
 export async function readXattrs(dirFd: number, name: string): Promise<Map<string, Buffer> | undefined> {
   let all: Map<string, Buffer>;
   try {
-    all = await sharedHelper().getXattrs(viaFd(dirFd, name));
+    all = await getXattrs(viaFd(dirFd, name));
   } catch {
     return undefined; // a file system without xattrs, or gone meanwhile: copied without them
   }
@@ -56,7 +56,7 @@ export async function writeXattrs(dirFd: number, name: string, xattrs: Map<strin
   for (const [k, v] of xattrs) {
     if (!copiedXattr(k)) continue;
     try {
-      await sharedHelper().setXattr(viaFd(dirFd, name), k, v);
+      await setXattr(viaFd(dirFd, name), k, v);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EPERM' || code === 'EACCES' || code === 'ERANGE') continue;

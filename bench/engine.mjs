@@ -6,7 +6,7 @@
 //   - memory per idle container, monitor included (PSS of every process the container leaves on
 //     the host: berth-monitor + the container's; conmon + the container's)
 //   - through the library in a warm process: run-to-exit of /bin/true, against `crun run` of the
-//     same rootfs (minus the wrapper crun needs on a hybrid host)
+//     same rootfs (minus the wrapper crun needs on a hybrid host), in turns (library, crun, wrapper)
 //   - fixed costs for reading the figures: `node -e 0` as started here and without
 //     NODE_EXTRA_CA_CERTS (bin/berth starts node without it), `berth version`
 // berth is run as users run it: the executable bin/berth (its shebang matters), with
@@ -114,34 +114,56 @@ add('idle container incl. monitor, PSS (KiB)', bd.kib, pd?.kib);
 berth(['rm', '-f', ...bd.ids]);
 if (pd) podman(['rm', '-f', '-t', '0', ...pd.ids]);
 
-// the library, warm
+// the library, warm: run-to-exit of /bin/true against `crun run` of a bundle of the same rootfs
+// (crun 1.8 refuses ociVersion 1.2.0: 1.0.2), minus the wrapper crun needs on a hybrid host (a
+// private mount namespace hiding unified/cgroup.controllers). Interleaved, one library run, one
+// crun run, one wrapper run per turn, as timePair does for the CLI rows: the machine is shared
+// and its load changes within seconds (crun alone has measured 9 to 49 ms), so figures taken in
+// two separate loops compare two different machines; in turns, each pair sees the same load.
+// Each timed command starts after a short pause (SETTLE_MS), so that what the one before left to
+// the kernel or in the background (a netns torn down after either; the library's next standby
+// monitors finishing their start, its directories' last close on a libuv worker) is charged to
+// neither: the figure is the latency of one run. The library spawns its standbys within a run,
+// so that spawn is in its figure.
+const SETTLE_MS = 10;
+const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
 const { Berth } = await import(join(DIST, 'src', 'index.js'));
 const lib = new Berth({ root: join(dir, 'berth'), stateRoot, exitCommand: null });
-await lib.run({ rootfs, cmd: ['true'], autoRemove: true, network: 'none' });
-const xs = [];
-for (let i = 0; i < N; i++) {
+const libOpts = { rootfs, cmd: ['true'], autoRemove: true, network: 'none' };
+const libRun = async () => {
   const t0 = process.hrtime.bigint();
-  await lib.run({ rootfs, cmd: ['true'], autoRemove: true, network: 'none' });
-  xs.push(msSince(t0));
-}
-lib.close();
-// crun run of the same rootfs (crun 1.8 refuses ociVersion 1.2.0: 1.0.2), minus the wrapper
-let crunMs;
+  const r = await lib.run(libOpts);
+  if (r.exitCode !== 0) throw new Error(`library run: status ${r.exitCode}: ${r.stderr}`);
+  return msSince(t0);
+};
+let crunStep;
+let cb;
 if (have('crun')) {
-  const { dir: cb } = await makeBenchBundle(['/bin/true'], (sp) => (sp.ociVersion = '1.0.2'));
+  ({ dir: cb } = await makeBenchBundle(['/bin/true'], (sp) => (sp.ociVersion = '1.0.2')));
   let seq = 0;
   const crun = () => timeCmd(...crunCommand(['--root', join(cb, 'state'), 'run', '--bundle', cb, `bench-crun-${process.pid}-${seq++}`]));
   const wrapper = () => (crunNeedsHiding() ? timeCmd('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs tmpfs /sys/fs/cgroup/unified && exec true']) : 0);
-  crun();
-  const cs = [];
-  const ws = [];
-  for (let i = 0; i < N; i++) {
-    cs.push(crun());
-    ws.push(wrapper());
-  }
-  crunMs = stats(cs).median - stats(ws).median;
-  rmSync(cb, { recursive: true, force: true });
+  crunStep = { crun, wrapper };
 }
+// warm-up: the library's first runs compile the seccomp program and start its standby monitors
+for (let i = 0; i < 3; i++) await libRun();
+crunStep?.crun();
+crunStep?.wrapper();
+const xs = [];
+const cs = [];
+const ws = [];
+for (let i = 0; i < N; i++) {
+  await settle();
+  xs.push(await libRun());
+  if (!crunStep) continue;
+  await settle();
+  cs.push(crunStep.crun());
+  await settle();
+  ws.push(crunStep.wrapper());
+}
+lib.close();
+if (cb) rmSync(cb, { recursive: true, force: true });
+const crunMs = crunStep ? stats(cs).median - stats(ws).median : undefined;
 rows.push(['library run-to-exit, warm (ms)', f1(stats(xs).median), crunMs === undefined ? '-' : `crun ${f1(crunMs)}`, crunMs ? f2(stats(xs).median / crunMs) : '-']);
 
 // fixed costs

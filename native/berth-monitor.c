@@ -1025,7 +1025,7 @@ static void prepare_netns(void)
  * its sealed copy of the shim, then waits on fd 3 for the arguments of the container it is to
  * monitor ("<length>\n" and that many bytes of NUL-terminated arguments; the plan is already in
  * the state directory). EOF (the library went away): exit. Returns the new argv, or NULL. */
-static char **standby_job(int *argc)
+static void standby_seal(void)
 {
 	const char *what;
 	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
@@ -1033,6 +1033,12 @@ static char **standby_job(int *argc)
 		sealed_fd = sealed_copy(self, &what);
 	if (self >= 0)
 		close(self);
+}
+
+static char **standby_job(int *argc)
+{
+	if (sealed_fd < 0) /* a pool's members share the copy made before they were forked */
+		standby_seal();
 	prepare_netns();
 	char hdr[24];
 	size_t h = 0;
@@ -1079,6 +1085,30 @@ static char **standby_job(int *argc)
 
 static char *args_start, *args_end;
 
+/* `monitor --standby SPACES K`: K standbys from one start (a warm library: node's fork of its
+ * whole process, not this, is the costly part of starting one, and it slows the start it
+ * overlaps). The pool's fds come in pairs, 3+2j (status) and 4+2j (attach); member j keeps its
+ * pair as 3 and 4 and closes the others'. This process is member 0 (the engine takes it first,
+ * so the others are reparented once it leaves, never left as its zombies). A failed fork loses
+ * one member: its fds close here, which the engine sees as that standby gone. */
+static void standby_pool(int k)
+{
+	if (k < 2 || k > 16)
+		return;
+	/* one sealed copy for all (it cannot be written: sharing it shares nothing a container could change) */
+	standby_seal();
+	int j = 0;
+	for (int i = 1; i < k && j == 0; i++)
+		if (fork() == 0)
+			j = i;
+	if (j > 0) {
+		dup2(3 + 2 * j, 3);
+		dup2(4 + 2 * j, 4);
+	}
+	for (int fd = 5; fd < 3 + 2 * k; fd++)
+		close(fd);
+}
+
 static void usage(void)
 {
 	msg("%s", "berth-monitor: a helper of berth, started by the engine; not meant to be run by hand\n");
@@ -1092,10 +1122,12 @@ static int monitor_main(int argc, char **argv)
 	/* the command line's memory (/proc/PID/cmdline): the linger child retitles it */
 	args_start = argv[0];
 	args_end = argv[argc - 1] + strlen(argv[argc - 1]);
-	int standby = argc == 3 && !strcmp(argv[1], "--standby");
+	int standby = (argc == 3 || argc == 4) && !strcmp(argv[1], "--standby");
 	if (standby) {
+		if (argc == 4)
+			standby_pool(atoi(argv[3]));
 		/* argv[2] is room (spaces) for what ps should show: this container's arguments */
-		char *area = argv[0], *end = argv[2] + strlen(argv[2]);
+		char *area = argv[0], *end = argv[argc - 1] + strlen(argv[argc - 1]);
 		argv = standby_job(&argc);
 		if (!argv)
 			return 0;

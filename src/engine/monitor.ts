@@ -54,38 +54,72 @@ export function monitorArgs(o: MonitorOptions): string[] {
   return a;
 }
 
-// A long-lived process (the library, warm) keeps one monitor started ahead of need
+// A long-lived process (the library, warm) keeps monitors started ahead of need
 // (`berth-shim monitor --standby`: already exec'd, its sealed copy of the shim made), and a start
-// hands it the container's arguments instead of spawning one: the process start, an exec and the
+// hands one the container's arguments instead of spawning one: the process start, an exec and the
 // copy leave the start's path. As root it also makes a fresh network namespace ahead, which the
 // shim joins instead of unsharing one when the plan asks for a new netns without a user namespace
 // (--network none; berth-monitor.c prepare_netns). A one-shot CLI keeps none (it would start one for nothing).
+// The library's come STANDBY_POOL at a time from one spawn (`--standby SPACES K`, berth-monitor.c
+// standby_pool): node's spawn forks the whole node process and waits for the child's exec (~2-4
+// ms of the main thread), and the fork, overlapping the start that took the last standby, slowed
+// that start's launch in the kernel (measured: 13.8 ms from the job to READY, 4.9 without it);
+// one spawn per STANDBY_POOL starts pays that once.
 interface Standby {
   child: ChildProcess;
   status: Socket;
   attach: Socket;
   gone: boolean;
+  /** The spawned process itself (member 0 of a pool): its pid and exit are known here. */
+  first: boolean;
 }
-let standby: Standby | undefined;
+/** Standbys ready, taken in order (a pool's member 0 first, see standby_pool). */
+let standbys: Standby[] = [];
 let standbyUsers = 0;
 
-function spawnStandby(force = false): void {
-  if ((standbyUsers <= 0 && !force) || standby) return;
+/** Standbys per spawn for a warm library (a few idle processes of ~100 KiB and a netns each). */
+export const STANDBY_POOL = 4;
+
+function spawnStandby(force = false, count = standbyUsers > 0 ? STANDBY_POOL : 1): void {
+  if ((standbyUsers <= 0 && !force) || standbys.length) return;
+  const pipes: 'pipe'[] = Array.from({ length: 2 * count }, () => 'pipe' as const);
   // the spaces: room for the container's arguments in its command line (ps), once it has them
-  const child = spawn(MONITOR_PATH, ['monitor', '--standby', ' '.repeat(240)], { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'], detached: true });
-  const sb: Standby = { child, status: child.stdio[3] as Socket, attach: child.stdio[4] as Socket, gone: false };
-  const drop = () => {
-    sb.gone = true;
-    if (standby === sb) standby = undefined;
-  };
-  child.once('error', drop);
-  child.once('exit', drop);
-  sb.status.on('error', drop);
-  sb.status.once('close', drop);
+  const child = spawn(MONITOR_PATH, ['monitor', '--standby', ' '.repeat(240), ...(count > 1 ? [String(count)] : [])], { stdio: ['ignore', 'ignore', 'ignore', ...pipes], detached: true });
   child.unref();
-  sb.status.unref();
-  sb.attach.unref();
-  standby = sb;
+  const pool: Standby[] = [];
+  for (let j = 0; j < count; j++) {
+    const sb: Standby = { child, status: child.stdio[3 + 2 * j] as Socket, attach: child.stdio[4 + 2 * j] as Socket, gone: false, first: j === 0 };
+    const drop = () => {
+      sb.gone = true;
+      standbys = standbys.filter((x) => x !== sb);
+    };
+    // the spawned process is member 0 only; the others are its forks, seen through their fds
+    if (j === 0) child.once('exit', drop);
+    sb.status.on('error', drop);
+    sb.status.once('close', drop);
+    sb.status.unref();
+    sb.attach.unref();
+    pool.push(sb);
+  }
+  // no process at all: none of them will answer
+  child.once('error', () => {
+    for (const sb of pool) {
+      sb.gone = true;
+      sb.status.destroy();
+      sb.attach.destroy();
+    }
+    standbys = standbys.filter((x) => !pool.includes(x));
+  });
+  standbys.push(...pool);
+}
+
+function dropStandbys(): void {
+  for (const sb of standbys) {
+    // EOF on its fd 3 makes it exit
+    sb.status.destroy();
+    sb.attach.destroy();
+  }
+  standbys = [];
 }
 
 /**
@@ -94,12 +128,7 @@ function spawnStandby(force = false): void {
  */
 export function keepStandbyMonitor(on: boolean): void {
   standbyUsers += on ? 1 : -1;
-  if (standbyUsers <= 0 && standby) {
-    // EOF on its fd 3 makes it exit
-    standby.status.destroy();
-    standby.attach.destroy();
-    standby = undefined;
-  }
+  if (standbyUsers <= 0) dropStandbys();
 }
 
 /**
@@ -111,15 +140,13 @@ export function keepStandbyMonitor(on: boolean): void {
  * exits at EOF on its fd 3: dropPrestartedMonitor(), or this process's exit.
  */
 export function prestartMonitor(): void {
-  spawnStandby(true);
+  spawnStandby(true, 1);
 }
 
 /** Ends a prestarted standby that no start took (nothing when a warm library keeps one). */
 export function dropPrestartedMonitor(): void {
-  if (standbyUsers > 0 || !standby) return;
-  standby.status.destroy();
-  standby.attach.destroy();
-  standby = undefined;
+  if (standbyUsers > 0) return;
+  dropStandbys();
 }
 
 /** A zombie or a pid gone: its exit may not have reached the event loop yet. */
@@ -133,15 +160,14 @@ function exited(pid: number | undefined): boolean {
 }
 
 function takeStandby(): Standby | undefined {
-  const sb = standby;
-  standby = undefined;
-  // the next one starts while this container is being set up (the main thread waits then)
-  if (standbyUsers > 0) setImmediate(spawnStandby);
-  if (!sb || sb.gone || sb.child.exitCode !== null || sb.child.signalCode !== null || exited(sb.child.pid)) {
-    sb?.status.destroy();
-    sb?.attach.destroy();
-    return undefined;
+  let sb: Standby | undefined;
+  // a forked member's death shows only on its fds: a write to a dead one fails over (STANDBY_LOST)
+  while ((sb = standbys.shift()) && (sb.gone || (sb.first && (sb.child.exitCode !== null || sb.child.signalCode !== null || exited(sb.child.pid))))) {
+    sb.status.destroy();
+    sb.attach.destroy();
   }
+  // the next ones start while this container is being set up (the main thread waits then)
+  if (standbyUsers > 0 && !standbys.length) setImmediate(spawnStandby);
   return sb;
 }
 

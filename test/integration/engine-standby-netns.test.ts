@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { Berth } from '../../src/index.js';
 import { readPidFile } from '../../src/engine/monitor.js';
 import { ok, testBerthWithRootfs } from '../helpers/berth-cli.js';
-import { cmdline, ppid } from '../helpers/proc-info.js';
+import { standbyPids } from '../helpers/standbys.js';
 
 const { t, rootfs } = testBerthWithRootfs('sbnetns');
 const stateRoot = `/run/berth-sbn${process.pid}`;
@@ -52,40 +52,42 @@ function netFds(pid: number): number[] {
   }
   return out;
 }
-/** This process's standby monitor once it has made its netns (it does before it waits). */
-const readyStandby = () => until(() => {
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p) || ppid(Number(p)) !== process.pid || !cmdline(Number(p)).includes('\0monitor\0--standby\0')) continue;
-    const fds = netFds(Number(p));
-    if (fds.length === 1) return { pid: Number(p), net: fds[0]! };
+/** The netns inodes this process's standby monitors made, once each has made its one (before it waits). */
+const preparedNets = () => until(() => {
+  const pids = standbyPids();
+  const nets: number[] = [];
+  for (const p of pids) {
+    const fds = netFds(p);
+    if (fds.length !== 1) return undefined;
+    nets.push(fds[0]!);
   }
-  return undefined;
-}, 'a standby monitor holding a prepared network namespace');
+  return nets.length > 0 && nets;
+}, 'standby monitors holding a prepared network namespace each');
 /** What a --network none container sees of its network: interfaces, lo's state and flags. */
 const PROBE = 'ls /sys/class/net | tr "\\n" " "; cat /sys/class/net/lo/operstate /sys/class/net/lo/flags';
 const FRESH = 'lo down\n0x8\n'; // an unshared netns: loopback only, not up (IFF_LOOPBACK alone)
 
 test('warm library: each --network none container gets the standby\'s pristine netns, once', async () => {
-  await lib.run({ rootfs, cmd: ['true'], autoRemove: true, network: 'none' }); // starts the standby
-  const sb1 = await readyStandby();
-  assert.notEqual(sb1.net, HOST);
+  await lib.run({ rootfs, cmd: ['true'], autoRemove: true, network: 'none' }); // starts the standbys
+  const nets1 = await preparedNets();
+  assert.ok(!nets1.includes(HOST), 'never the host netns');
+  assert.equal(new Set(nets1).size, nets1.length, 'each standby made its own');
   const a = await lib.run({ rootfs, cmd: ['sleep', '120'], detach: true, network: 'none' });
   const pa = readPidFile(join(stateRoot, 'containers', a.id))!;
-  assert.equal(netIno(pa.pid), sb1.net, 'the container joined the namespace its standby made');
+  assert.ok(nets1.includes(netIno(pa.pid)), 'the container joined a namespace its standby made');
   assert.deepEqual(netFds(pa.monitorPid), [], 'the monitor keeps no netns for a later start');
-  const sb2 = await readyStandby();
-  assert.notEqual(sb2.pid, sb1.pid);
-  assert.notEqual(sb2.net, sb1.net, 'the next standby made another one (a is still alive, no inode reuse)');
+  const nets2 = await preparedNets();
+  assert.ok(!nets2.includes(netIno(pa.pid)), 'no standby keeps the one a took (a is still alive, no inode reuse)');
   const b = await lib.run({ rootfs, cmd: ['sleep', '120'], detach: true, network: 'none' });
   const pb = readPidFile(join(stateRoot, 'containers', b.id))!;
-  assert.equal(netIno(pb.pid), sb2.net);
+  assert.ok(nets2.includes(netIno(pb.pid)), 'b joined a namespace a standby made');
   assert.notEqual(netIno(pb.pid), netIno(pa.pid));
   for (const id of [a.id, b.id]) {
     const r = await lib.exec(id, { cmd: ['sh', '-c', PROBE] });
     assert.deepEqual([r.exitCode, r.stdout], [0, FRESH], `${id}: ${r.stderr}`);
   }
   // attached runs too (and the namespace of a run is not the live containers')
-  await readyStandby();
+  await preparedNets();
   const r = await lib.run({ rootfs, cmd: ['sh', '-c', `${PROBE}; readlink /proc/self/ns/net`], autoRemove: true, network: 'none' });
   const out = r.stdout ?? '';
   assert.equal(r.exitCode, 0, r.stderr);
@@ -97,12 +99,12 @@ test('warm library: each --network none container gets the standby\'s pristine n
 });
 
 test('warm library: host network and a user namespace do not use the prepared netns', async () => {
-  await readyStandby();
+  await preparedNets();
   const h = await lib.run({ rootfs, cmd: ['readlink', '/proc/self/ns/net'], autoRemove: true, network: 'host' });
   assert.deepEqual([h.exitCode, h.stdout], [0, `net:[${HOST}]\n`], h.stderr);
   // with --userns auto the netns must be owned by the container's user namespace: its root can
   // bring lo up there (it could not in one the host's root made ahead)
-  await readyStandby();
+  await preparedNets();
   const u = await lib.run({ rootfs, cmd: ['sh', '-c', 'ip link set lo up && cat /sys/class/net/lo/operstate'], autoRemove: true, network: 'none', userns: 'auto', capAdd: ['NET_ADMIN'] });
   assert.deepEqual([u.exitCode, u.stdout], [0, 'unknown\n'], u.stderr);
 });

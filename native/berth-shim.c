@@ -1450,6 +1450,17 @@ static int copy_fd(int from, int to)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
+			/* stdout's reader left (a detached `berth exec -it`): the process keeps its pty,
+			 * its output goes to /dev/null from now on (closing the master would hang it up) */
+			if (errno == EPIPE && to == 1) {
+				int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+				if (null >= 0 && dup2(null, 1) == 1) {
+					close(null);
+					return 0;
+				}
+				if (null >= 0)
+					close(null);
+			}
 			return -1;
 		}
 		off += w;
@@ -1507,6 +1518,15 @@ static void supervise(pid_t init, const sigset_t *mask)
 			if (ioctl(0, TIOCGWINSZ, &ws) == 0)
 				ioctl(master, TIOCSWINSZ, &ws);
 		}
+	}
+	if (master >= 0) {
+		/* a write to stdout's reader that left (a detached `berth exec -it`) raises SIGPIPE,
+		 * which would be forwarded to the process: ignored, the write fails with EPIPE (copy_fd) */
+		sigset_t pipe_only;
+		sigemptyset(&pipe_only);
+		sigaddset(&pipe_only, SIGPIPE);
+		signal(SIGPIPE, SIG_IGN);
+		sigprocmask(SIG_UNBLOCK, &pipe_only, NULL);
 	}
 	int in_open = master >= 0;
 	char sizebuf[64];

@@ -6,7 +6,8 @@ import { PassThrough, Readable, type Writable } from 'node:stream';
 import type { Engine, ExecOptions } from './engine/engine.js';
 import { EngineError } from './engine/errors.js';
 import type { ShimRun } from './engine/shim.js';
-import { checkSize, type TerminalSize } from './library-attach.js';
+import { checkSize, keysFor, type TerminalSize } from './library-attach.js';
+import { detachScanner } from './util/detach-scanner.js';
 
 // shim and cgroupProcs are the engine's internals (the CLI's early shim, health probes)
 export interface BerthExecOptions extends Omit<ExecOptions, 'stdio' | 'shim' | 'cgroupProcs' | 'size'> {
@@ -23,10 +24,18 @@ export interface BerthExecOptions extends Omit<ExecOptions, 'stdio' | 'shim' | '
   size?: TerminalSize;
   /** Aborting kills the process (SIGKILL). */
   signal?: AbortSignal;
+  /**
+   * With tty: docker's detach keys (default "ctrl-p,ctrl-q"; "ctrl-x,y", "a,b"): seen in stdin,
+   * they end the handle with `detached: true` and leave the process running, as docker's exec.
+   */
+  detachKeys?: string;
 }
 
 export interface ExecResult {
-  exitCode: number;
+  /** Its exit status; absent when the detach keys ended the exec (the process runs on). */
+  exitCode?: number;
+  /** True when the detach keys in stdin ended it before the process exited. */
+  detached?: boolean;
   /** Collected output when no stdout/stderr stream was given. */
   stdout?: string;
   stderr?: string;
@@ -46,13 +55,38 @@ function sink(w: Writable | undefined, chunks: Buffer[]): (d: Buffer) => void {
   return w ? (d) => void w.write(d) : (d) => void chunks.push(d);
 }
 
-/** Pipes a stream, string or buffer into the process's stdin; at its end, an EOF at the terminal (tty) and the end. */
-async function feed(stdin: Readable | string | Buffer, to: Writable, tty: boolean): Promise<void> {
-  if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) to.write(Buffer.from(stdin));
-  else for await (const chunk of stdin) to.write(Buffer.from(chunk as Buffer));
-  // a pty has no end of its input: ctrl-D is how a program at a terminal hears it
-  if (tty) to.write(CTRL_D);
-  to.end();
+/**
+ * Pipes a stream, string or buffer into the process's stdin; at its end, an EOF at the terminal
+ * (tty) and the end. With detach keys: stops at them (the caller's stream is left paused, not
+ * destroyed) and calls onDetach.
+ */
+function feed(stdin: Readable | string | Buffer, to: Writable, tty: boolean, keys: number[], onDetach: () => void): void {
+  const scan = keys.length ? detachScanner(keys) : undefined;
+  const stream = typeof stdin === 'string' || Buffer.isBuffer(stdin) ? undefined : stdin;
+  let stopped = false;
+  const onData = (c: Buffer | string) => {
+    if (stopped) return;
+    const d = Buffer.from(c);
+    const r = scan ? scan(d) : { forward: d, detach: false };
+    if (r.forward.length) to.write(r.forward);
+    if (!r.detach) return;
+    stopped = true;
+    stream?.off('data', onData).pause();
+    to.end(); // no ctrl-D: the process keeps its terminal as it is
+    onDetach();
+  };
+  const onEnd = () => {
+    if (stopped) return;
+    // a pty has no end of its input: ctrl-D is how a program at a terminal hears it
+    if (tty) to.write(CTRL_D);
+    to.end();
+  };
+  if (!stream) {
+    onData(Buffer.from(stdin as string | Buffer));
+    return onEnd();
+  }
+  stream.on('error', () => {}); // a failed input leaves stdin open, as before
+  stream.on('data', onData).once('end', onEnd);
 }
 
 /** Checks exec's options where they enter (the engine checks the rest). */
@@ -62,6 +96,8 @@ function checks(o: BerthExecOptions): void {
     checkSize(o.size.rows, o.size.cols);
   }
   if (o.tty && o.detach) throw new EngineError('invalid', 'invalid tty with detach: a detached exec has no terminal to attach later (drop one of them)');
+  if (o.detachKeys !== undefined && !o.tty) throw new EngineError('invalid', 'invalid detachKeys without tty: an exec detaches only from a terminal (add tty: true)');
+  if (o.detachKeys !== undefined) keysFor(true, o.detachKeys); // parsed here: a bad one is an error before anything runs
 }
 
 async function pump(o: BerthExecOptions, run: Promise<ShimRun>, input: Readable | string | Buffer | undefined): Promise<ExecResult> {
@@ -72,9 +108,13 @@ async function pump(o: BerthExecOptions, run: Promise<ShimRun>, input: Readable 
   const err: Buffer[] = [];
   r.stdout?.on('data', sink(stdout, out));
   r.stderr?.on('data', sink(stderr, err));
+  let detach!: () => void;
+  const detached = new Promise<'detached'>((res) => (detach = () => res('detached')));
   if (input !== undefined && r.stdin) {
     r.stdin.on('error', () => {}); // the process may exit before reading it all (EPIPE)
-    void feed(input, r.stdin, !!o.tty).catch(() => {});
+    // detach keys only with a terminal (docker's escape proxy too): the pty keeps the process
+    // alive once nobody reads it (the shim drains it to /dev/null)
+    feed(input, r.stdin, !!o.tty, o.tty ? keysFor(true, o.detachKeys) : [], detach);
   }
   const onAbort = () => {
     try {
@@ -89,9 +129,18 @@ async function pump(o: BerthExecOptions, run: Promise<ShimRun>, input: Readable 
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) onAbort();
   // once the output is all read, not at the process's exit (its last output could be lost)
-  const exitCode = await r.closed;
+  const ended = await Promise.race([r.closed, detached]);
   signal?.removeEventListener('abort', onAbort);
-  return { exitCode, ...(stdout ? {} : { stdout: Buffer.concat(out).toString() }), ...(stderr ? {} : { stderr: Buffer.concat(err).toString() }) };
+  const collected = { ...(stdout ? {} : { stdout: Buffer.concat(out).toString() }), ...(stderr ? {} : { stderr: Buffer.concat(err).toString() }) };
+  if (ended === 'detached') {
+    // let go of it: its output unread (the shim then drains the pty), this process free to exit
+    r.stdout?.destroy();
+    r.stderr?.destroy();
+    r.shim.unref();
+    for (const s of r.shim.stdio.slice(3)) (s as { destroy?: () => void } | null)?.destroy?.();
+    return { detached: true, ...collected };
+  }
+  return { exitCode: ended, ...collected };
 }
 
 /** `berth.exec`: runs a command in a running container; the handle resolves with its status. */

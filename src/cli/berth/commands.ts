@@ -24,6 +24,8 @@ import { COPY_VERBS } from './copy-commands.js';
 import { VERSION_COMMAND } from './version-command.js';
 import { EXEC_COMMAND } from './exec-command.js';
 import { LogsOutput } from './logs-output.js';
+import { detachKeys, detachScanner } from './detach-keys.js';
+import { setRawTerminal } from './raw-terminal.js';
 
 export interface Ctx {
   engine(): Engine;
@@ -218,32 +220,19 @@ async function pump(ctx: Ctx, engine: Engine, id: string, a: AttachClient, o: { 
   }
   if (o.stdin) {
     if (o.tty && stdin.isTTY) {
-      stdin.setRawMode(true);
+      setRawTerminal(stdin); // raw-terminal.ts
       raw = true;
     }
-    let held = 0;
+    // a sequence of any length, split over any chunks (detach-keys.ts)
+    const scan = o.tty ? detachScanner(o.detachKeys) : undefined;
     stdin.on('data', (d: Buffer) => {
-      if (o.tty && o.detachKeys.length === 2) {
-        const [k1, k2] = o.detachKeys as [number, number];
-        const bytes = held ? Buffer.concat([Buffer.from([k1]), d]) : d;
-        held = 0;
-        for (let i = 0; i < bytes.length; i++) {
-          if (bytes[i] === k1 && i === bytes.length - 1) {
-            if (i) a.write(bytes.subarray(0, i));
-            held = 1;
-            return;
-          }
-          if (bytes[i] === k1 && bytes[i + 1] === k2) {
-            if (i) a.write(bytes.subarray(0, i));
-            detached = true;
-            a.close();
-            return;
-          }
-        }
-        a.write(bytes);
-        return;
+      if (detached) return;
+      const r = scan ? scan(d) : { forward: d, detach: false };
+      if (r.forward.length) a.write(r.forward);
+      if (r.detach) {
+        detached = true;
+        a.close();
       }
-      a.write(d);
     });
     stdin.on('end', () => a.endStdin());
     stdin.resume();
@@ -265,16 +254,6 @@ async function pump(ctx: Ctx, engine: Engine, id: string, a: AttachClient, o: { 
   a.close();
   if (r === 'detached') ctx.err('\r\n');
   return r;
-}
-
-function detachKeys(spec: string | undefined): number[] {
-  const s = spec ?? 'ctrl-p,ctrl-q';
-  return s.split(',').map((k) => {
-    const m = /^ctrl-([a-z@[\\\]^_])$/.exec(k);
-    if (m) return m[1]!.charCodeAt(0) & 0x1f;
-    if (k.length === 1) return k.charCodeAt(0);
-    throw new EngineError('invalid', `Invalid detach keys (${spec}) provided`);
-  });
 }
 
 async function runOrCreate(ctx: Ctx, f: Flags, args: string[], mode: 'run' | 'create'): Promise<number> {
@@ -379,10 +358,16 @@ export const COMMANDS: Record<string, Command> = {
       const engine = ctx.engine();
       if (bool(f, 'attach') || bool(f, 'interactive')) {
         if (a.length > 1) throw new UsageError('you cannot start and attach multiple containers at once');
+        const keys = detachKeys(str(f, 'detach-keys'));
         const rec = await engine.getSettled(a[0]!); // one only winding down is seen down (wind-down.ts)
-        if (isLive(rec.state)) throw new EngineError('conflict', `container ${rec.id} is already running`);
-        const s = await engine.start(a[0]!, { attach: true });
-        const r = await pump(ctx, engine, s.rec.id, s.attach!, { stdin: bool(f, 'interactive') && rec.config.OpenStdin, tty: rec.config.Tty, sigProxy: true, detachKeys: detachKeys(str(f, 'detach-keys')) });
+        const s = await engine.start(rec.id, { attach: true });
+        // already running: start is a no-op and it attaches to it, as docker's start -a; if it
+        // ended in between, its status is the answer (docker's attach would see its streams end)
+        const c = s.attach ?? (await engine.attach(rec.id).catch((e: unknown) => {
+          if (isLive(engine.get(rec.id).state)) throw e;
+        }));
+        if (!c) return await engine.wait(rec.id);
+        const r = await pump(ctx, engine, s.rec.id, c, { stdin: bool(f, 'interactive') && rec.config.OpenStdin, tty: rec.config.Tty, sigProxy: true, detachKeys: keys });
         if (r === 'detached') return 0;
         // until the monitor is gone and a --rm container removed, as docker's start -a
         const code = await engine.wait(s.rec.id).catch(() => r);

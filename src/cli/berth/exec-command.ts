@@ -2,12 +2,15 @@
 // process's status; 126 not executable, 127 not found, both with docker's message).
 // The shim is started first, with the stdio it will keep: its start-up (exec, re-exec from its
 // sealed copy) overlaps the store's opening and the container's lookup, and it then waits for
-// the plan. Without -t the process's stdio is this CLI's own (inherited, nothing relayed).
+// the plan. Without -t the process's stdio is this CLI's own (inherited, nothing relayed); -it
+// on a terminal is relayed by this CLI, which watches for the detach keys (exec-relay.ts).
 import { readFileSync } from 'node:fs';
 import { isEngineError } from '../../engine/errors.js';
 import { startShim, type Stdio } from '../../engine/shim.js';
 import { parseEnvFile } from '../../engine/units.js';
 import type { Command } from './commands.js';
+import { detachKeys } from './detach-keys.js';
+import { relayTerminal, terminalSize } from './exec-relay.js';
 import { bool, list, str } from './flags.js';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -17,6 +20,7 @@ export const EXEC_COMMAND: Command = {
   summary: 'Execute a command in a running container',
   flags: [
     { name: 'detach', short: 'd', kind: 'bool', help: 'Detached mode: run command in the background' },
+    { name: 'detach-keys', kind: 'string', help: 'Override the key sequence for detaching a container' },
     { name: 'env', short: 'e', kind: 'list', help: 'Set environment variables' },
     { name: 'env-file', kind: 'list', help: 'Read in a file of environment variables' },
     { name: 'interactive', short: 'i', kind: 'bool', help: 'Keep STDIN open even if not attached' },
@@ -32,18 +36,24 @@ export const EXEC_COMMAND: Command = {
     const env: string[] = [];
     for (const file of list(f, 'env-file')) env.push(...parseEnvFile(readFileSync(file, 'utf8')));
     env.push(...list(f, 'env'));
+    const keys = detachKeys(str(f, 'detach-keys')); // checked even where unused, as it enters
     const detach = bool(f, 'detach');
     const tty = bool(f, 'tty') && !detach;
-    const stdio: [Stdio, Stdio, Stdio] = [bool(f, 'interactive') || tty ? 'inherit' : 'ignore', 'inherit', 'inherit'];
-    const shim = startShim(detach ? 'ignore' : stdio);
+    // -it on a terminal: relayed through this CLI, which sees the typed detach keys; the shim,
+    // started by the engine, gets pipes and a size socket (as for the library)
+    // (node:tty only then: it loads node's net module, a cost for every other exec)
+    const relay = tty && bool(f, 'interactive') && (await import('node:tty')).isatty(0);
+    const stdio: [Stdio, Stdio, Stdio] = relay ? ['pipe', 'pipe', 'inherit'] : [bool(f, 'interactive') || tty ? 'inherit' : 'ignore', 'inherit', 'inherit'];
+    const shim = relay ? undefined : startShim(detach ? 'ignore' : stdio);
+    const size = relay ? terminalSize() : undefined;
     let r;
     try {
       r = await ctx.engine().exec(a[0]!, {
-        cmd: a.slice(1), env, tty, detach, privileged: bool(f, 'privileged'), stdio, shim,
+        cmd: a.slice(1), env, tty, detach, privileged: bool(f, 'privileged'), stdio, ...(shim ? { shim } : {}), ...(size ? { size } : {}),
         ...(str(f, 'user') ? { user: str(f, 'user')! } : {}), ...(str(f, 'workdir') ? { workdir: str(f, 'workdir')! } : {}),
       });
     } catch (e) {
-      shim.abort(); // no plan came: it has done nothing
+      shim?.abort(); // no plan came: it has done nothing
       if (isEngineError(e, 'commandnotfound') || isEngineError(e, 'notexecutable')) {
         ctx.err(`OCI runtime exec failed: exec failed: unable to start container process: ${(e as Error).message}: unknown\n`);
         return isEngineError(e, 'commandnotfound') ? 127 : 126;
@@ -51,6 +61,10 @@ export const EXEC_COMMAND: Command = {
       throw e;
     }
     if (detach) return 0;
+    if (relay) {
+      const res = await relayTerminal(r, keys, (m) => ctx.err(m));
+      return res === 'detached' ? 0 : res;
+    }
     const fwd = (sig: NodeJS.Signals) => {
       try {
         process.kill(r.pid, sig);

@@ -178,9 +178,10 @@ export class Berth {
     signal?.removeEventListener('abort', onAbort);
     const final = await this.engine.wait(rec.id).catch(() => code);
     if (code < 0) code = final;
-    // like `docker run --rm`: return once the container is gone (the monitor's cleanup may still
-    // be running; removing it here too is idempotent)
-    if (create.autoRemove) await this.engine.remove(rec.id, { force: true, volumes: true }).catch(() => {});
+    // like `docker run --rm`: return once the container is gone. wait() returns once it is, but
+    // gives up after a while on a removal claimed elsewhere (the monitor's cleanup): remove it
+    // here then (idempotent); a row already gone needs nothing more (wait saw to its leftovers)
+    if (create.autoRemove && this.engine.store.get(rec.id)) await this.engine.remove(rec.id, { force: true, volumes: true }).catch(() => {});
     return { id: rec.id, name: rec.name, exitCode: code, ...(stdout ? {} : { stdout: Buffer.concat(out).toString() }), ...(stderr ? {} : { stderr: Buffer.concat(err).toString() }) };
   }
 

@@ -38,6 +38,7 @@ import { applyUserns, releaseUsernsRootfs, usernsMaps, usernsRootfs } from './us
 import { UsernsRanges } from './userns-ranges.js';
 import { isLive, type ContainerState } from './state.js';
 import { Store } from './store/db.js';
+import { jsonClone } from './store/json-cache.js';
 import { ANN_IMAGE_ID, ANN_SNAPSHOT, EngineImages, HOST_IMAGE, imageName, mergeImageSettings } from './images.js';
 import { hostImageMismatch, platformMismatch, platformWarning, requestedPlatform } from './image-platform.js';
 import { parseReference } from '../image/reference.js';
@@ -263,23 +264,29 @@ export class Engine {
       restartCount: ex?.restarts ?? rec.restartCount,
       error: ex ? ex.error : 'the container monitor is gone (killed, or the host restarted): the container was stopped',
     };
-    // the exit and its events in one transaction (one commit)
+    // the exit, its events and the claim of its cleanup (below) in one transaction (one commit):
+    // a crash after it leaves what a crash after cleanup's own claim leaves (rm removes it)
+    let claimed = false;
     this.store.tx(() => {
       if (!this.store.update(rec.id, changes, [rec.state])) return;
       this.event(rec, 'die', { exitCode: String(changes.exitCode), ...(changes.oomKilled ? { oomKilled: 'true' } : {}) });
       if (changes.oomKilled) this.event(rec, 'oom');
+      claimed = this.store.update(rec.id, { cleaned: true }, ['exited']);
     });
     const now = this.store.get(rec.id);
-    if (now && !now.cleaned && now.state === 'exited') this.cleanup(now);
+    if (now && claimed) this.cleanup(now, true);
+    else if (now && !now.cleaned && now.state === 'exited') this.cleanup(now);
     return this.store.get(rec.id);
   }
 
   /** Removes what a stopped container leaves (processes, cgroup, state dir); auto-removes. */
-  private cleanup(rec: ContainerRecord): void {
-    // claim it: only one of several parallel CLIs does the work
-    if (!this.store.update(rec.id, { cleaned: true }, ['exited', 'created', 'dead'])) return;
-    const cur = this.store.get(rec.id);
-    if (!cur || isLive(cur.state)) return;
+  private cleanup(rec: ContainerRecord, claimed = false): void {
+    // claim it: only one of several parallel CLIs does the work (`claimed`: with the exit, refresh)
+    if (!claimed) {
+      if (!this.store.update(rec.id, { cleaned: true }, ['exited', 'created', 'dead'])) return;
+      const cur = this.store.get(rec.id);
+      if (!cur || isLive(cur.state)) return;
+    } else if (isLive(rec.state)) return;
     this.destroyCgroup(rec);
     releaseUsernsRootfs(this.paths.root, rec.id, (m) => this.warn(m));
     rmTree(this.paths.stateDir(rec.id));
@@ -642,7 +649,8 @@ export class Engine {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     if (!fresh) this.writeContainerFiles(rec);
     const rootMount = rec.spec.annotations?.[ANN_SNAPSHOT] ? await this.images.snapshotter.mountContainer(rec.id) : undefined; // again after a reboot
-    const spec: Spec = JSON.parse(JSON.stringify(rec.spec));
+    // the plan's own copy (capabilities and the netns path change below): rec.spec is parsed JSON (a store record)
+    const spec: Spec = jsonClone(rec.spec);
     let mgr: BerthCgroupManager | undefined;
     // the network is set up while the cgroup and the plan are made
     const netSetup = this.networking.setUp(rec);
@@ -685,15 +693,21 @@ export class Engine {
       // the monitor runs the health check on its interval (health.ts)
       const health = monitorHealthArgs(rec, stateDir, [process.execPath, BERTH_BIN, '--root', this.paths.root, '--state-root', this.paths.stateRoot, 'healthcheck', 'run', rec.id], dirs);
       if (health.length) healthOnStart(this.store, rec);
+      let monitorSeen: { pid: number; start: string } | undefined;
       const started = await startMonitor({
         stateDir, plan: encodePlan(plan), logPath: this.paths.logPath(rec.id, lc.Type), logType: lc.Type,
         maxSize: lc.Config['max-size'] ? parseSize(lc.Config['max-size']) : 0, maxFiles: Number(lc.Config['max-file'] ?? 1),
         restart: rec.hostConfig.RestartPolicy, openStdin: rec.config.OpenStdin, stdinOnce: rec.config.StdinOnce, tty: rec.config.Tty,
         ...(oomFile ? { oomFile } : {}), ...(exitCommand ? { exitCommand } : {}), attach: !!o.attach, extraArgs: health,
-        onMonitor: (pid) => this.store.update(rec.id, { monitorPid: pid, monitorStart: processStartTime(pid) ?? '', cleaned: false }),
+        onMonitor: (pid) => {
+          monitorSeen = { pid, start: processStartTime(pid) ?? '' };
+          this.store.update(rec.id, { monitorPid: pid, monitorStart: monitorSeen.start, cleaned: false });
+        },
       });
+      // the monitor's start time, read once (onMonitor's, for the same pid)
+      const monitorStart = monitorSeen?.pid === started.monitorPid ? monitorSeen.start : (processStartTime(started.monitorPid) ?? '');
       const changes: Partial<ContainerRecord> = {
-        state: 'running', pid: started.pid, monitorPid: started.monitorPid, monitorStart: processStartTime(started.monitorPid) ?? '',
+        state: 'running', pid: started.pid, monitorPid: started.monitorPid, monitorStart,
         startedAt: rfc3339Nano(), exitCode: 0, oomKilled: false, error: '', restartCount: 0, cleaned: false,
       };
       this.store.tx(() => {

@@ -5,7 +5,7 @@ import { blockIOOf } from './blkio.js';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CAPABILITY_NAMES, isCapabilityName } from '../spec/capabilities.js';
-import { defaultSeccompProfile } from '../seccomp/default-profile.js';
+import { sharedDefaultSeccompProfile } from '../seccomp/default-profile-cache.js';
 import { defaultSpec } from '../spec/default-spec.js';
 import type { LinuxDevice, LinuxDeviceCgroup, LinuxResources, LinuxSeccomp, Mount, POSIXRlimit, Spec } from '../spec/types.js';
 import { EngineError, invalid } from './errors.js';
@@ -269,7 +269,7 @@ export function buildSpec(i: SpecInput): Spec {
   }
   const seccompOpt = hc.SecurityOpt.map((s) => /^seccomp[=:](.*)$/.exec(s)?.[1]).find((x) => x !== undefined);
   if (!hc.Privileged && seccompOpt !== 'unconfined') {
-    linux.seccomp = seccompOpt ? loadSeccompProfile(seccompOpt) : defaultSeccompProfile(caps);
+    linux.seccomp = seccompOpt ? loadSeccompProfile(seccompOpt) : sharedDefaultSeccompProfile(caps);
   }
   return spec;
 }

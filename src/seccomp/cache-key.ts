@@ -3,9 +3,11 @@
 // syscall tables nor, through the index below, node:crypto (its first use costs a CLI 5-20 ms).
 //
 // Programs are kept as <cacheDir>/<sha256 key>.bpf (shared with berth-oci). The index maps a
-// profile to its key without sha256: <cacheDir>/index/<quick hash> holds "<key>\n<canonical
-// text>", and a lookup compares that text with the profile's in full, so a quick-hash collision
-// is only a miss, never the wrong program.
+// profile to its key without hashing at all: <cacheDir>/index/len-<length of the canonical text>
+// holds records "<key>\n<canonical text>" (each the same size, as their texts have that length;
+// usually one), and a lookup compares the texts in full (native code), so it never hands out
+// another profile's program. The length names the file for free: hashing the ~6 KB text in
+// JavaScript cost a CLI ~0.45 ms, all of it in the interpreter.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,9 +42,23 @@ export function canonicalJson(v: unknown): string {
   return 'null';
 }
 
+/** Canonical texts of frozen profiles (default-profile-cache.ts): a frozen one cannot change. */
+const frozenText = new WeakMap<object, string>();
+
 /** The text the key hashes: compiler version, host architecture, canonical profile. */
 function keyedText(spec: LinuxSeccomp, opts: { nativeArch?: string }): string {
-  return `berth-seccomp/${SECCOMP_COMPILER_VERSION}/${resolveNativeArch(opts.nativeArch)}\n${canonicalJson(spec)}`;
+  const arch = resolveNativeArch(opts.nativeArch);
+  let canon = Object.isFrozen(spec) ? frozenText.get(spec) : undefined;
+  if (canon === undefined) {
+    canon = canonicalJson(spec);
+    if (Object.isFrozen(spec) && isDeepFrozen(spec)) frozenText.set(spec, canon);
+  }
+  return `berth-seccomp/${SECCOMP_COMPILER_VERSION}/${arch}\n${canon}`;
+}
+
+function isDeepFrozen(v: unknown): boolean {
+  if (!v || typeof v !== 'object') return true;
+  return Object.isFrozen(v) && Object.values(v).every(isDeepFrozen);
 }
 
 /** sha256 over the canonical profile, the host architecture and the compiler version. */
@@ -61,47 +77,83 @@ export function isProgramFile(path: string): boolean {
   return !!st && st.isFile() && st.size > 0 && st.size % 8 === 0;
 }
 
-/** 64 bits of two cheap string hashes (FNV-1a and djb2): names an index entry, nothing more. */
-function quickHash(s: string): string {
-  let a = 0x811c9dc5;
-  let b = 5381;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = (Math.imul(b, 33) ^ c) | 0;
+/** The index file of the profiles whose keyed text has `text`'s length. */
+const indexFile = (cacheDir: string, text: string) => join(cacheDir, 'index', `len-${text.length}`);
+
+/** Records an index file may hold (distinct profiles of one text length): the newest are kept. */
+const MAX_RECORDS = 8;
+
+const KEY = /^[0-9a-f]{64}\n$/;
+
+/**
+ * The records of an index file's content: [key, offset of its text], or undefined when the
+ * content is not whole records of texts `len` long (a torn or foreign file: a miss).
+ */
+function records(content: string, len: number): [string, number][] | undefined {
+  const size = 65 + len;
+  if (content.length === 0 || content.length % size !== 0) return undefined;
+  const out: [string, number][] = [];
+  for (let off = 0; off < content.length; off += size) {
+    const key = content.slice(off, off + 65);
+    if (!KEY.test(key)) return undefined;
+    out.push([key.slice(0, 64), off + 65]);
   }
-  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
+  return out;
 }
 
-const indexEntry = (cacheDir: string, text: string) => join(cacheDir, 'index', quickHash(text));
+/** The key recorded for `text` in an index file's content, or undefined. */
+function keyIn(content: string, text: string): string | undefined {
+  for (const [key, at] of records(content, text.length) ?? []) if (content.startsWith(text, at)) return key;
+  return undefined;
+}
 
 /** The cached program file of `spec`, or undefined when the index does not know it (compile it then). */
 export function cachedSeccompProgram(spec: LinuxSeccomp, cacheDir: string, opts: { nativeArch?: string } = {}): string | undefined {
   const text = keyedText(spec, opts);
-  let entry: string;
+  // found before in this process (a warm one creates with one profile again and again): the
+  // text compared in full, the program file still whole
+  const known = lastHit.get(cacheDir);
+  if (known?.text === text && isProgramFile(known.path)) return known.path;
+  let content: string;
   try {
-    entry = readFileSync(indexEntry(cacheDir, text), 'utf8');
+    content = readFileSync(indexFile(cacheDir, text), 'utf8');
   } catch {
     return undefined;
   }
-  const nl = entry.indexOf('\n');
-  const key = entry.slice(0, nl);
-  if (nl < 0 || !/^[0-9a-f]{64}$/.test(key) || entry.slice(nl + 1) !== text) return undefined;
+  const key = keyIn(content, text);
+  if (!key) return undefined;
   const path = join(cacheDir, `${key}.bpf`);
-  return isProgramFile(path) ? path : undefined;
+  if (!isProgramFile(path)) return undefined;
+  lastHit.set(cacheDir, { text, path });
+  return path;
 }
+
+/** The last hit per cache directory (cachedSeccompProgram). */
+const lastHit = new Map<string, { text: string; path: string }>();
 
 /** Records `programFile` (seccompProgramFile's result for `spec`) in the index; best effort. */
 export function rememberSeccompProgram(spec: LinuxSeccomp, cacheDir: string, programFile: string, opts: { nativeArch?: string } = {}): void {
   const key = /([0-9a-f]{64})\.bpf$/.exec(programFile)?.[1];
   if (!key) return;
   const text = keyedText(spec, opts);
-  const path = indexEntry(cacheDir, text);
-  // whole or absent (temp file + rename); no fsync: a torn entry after a power loss is a miss
+  const path = indexFile(cacheDir, text);
+  // the other profiles of this length stay (the oldest go past MAX_RECORDS); an unreadable or
+  // torn file is replaced
+  let content = '';
+  try {
+    content = readFileSync(path, 'utf8');
+  } catch {
+    /* the first of its length */
+  }
+  const kept = (records(content, text.length) ?? []).filter(([, at]) => !content.startsWith(text, at));
+  const next = [...kept.slice(-(MAX_RECORDS - 1)).map(([k, at]) => `${k}\n${content.slice(at, at + text.length)}`), `${key}\n${text}`].join('');
+  // whole or absent (temp file + rename); no fsync: a torn entry after a power loss is a miss.
+  // Two processes adding two profiles of one length at once may keep only one: the other misses
+  // once more and is added again.
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     mkdirSync(join(cacheDir, 'index'), { recursive: true });
-    writeFileSync(tmp, `${key}\n${text}`, { mode: 0o644 });
+    writeFileSync(tmp, next, { mode: 0o644 });
     renameSync(tmp, path);
   } catch {
     try {

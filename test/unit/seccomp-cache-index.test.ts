@@ -1,7 +1,7 @@
 // The seccomp cache's index (src/seccomp/cache-key.ts): a create finds the compiled program of a
 // profile without sha256, and the index can never hand out another profile's program.
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -31,6 +31,30 @@ describe('seccomp cache index', () => {
     assert.equal(cachedSeccompProgram(spec, cacheDir, { nativeArch: 'aarch64' }), undefined);
     assert.equal(cachedSeccompProgram(defaultSeccompProfile(['CAP_SYS_ADMIN'], x86), cacheDir, x86), undefined);
     assert.deepEqual(readdirSync(join(cacheDir, 'index')).filter((f) => f.endsWith('.tmp')), [], 'no temp files left');
+  });
+
+  it('keeps profiles of one text length apart in one index file, the newest eight of them', () => {
+    const cacheDir = join(dir, 'c');
+    // names of one length: the canonical texts have one length, so they share an index file
+    const names = ['write', 'fstat', 'lstat', 'lseek', 'close', 'ioctl', 'readv', 'dup2x', 'pause', 'alarm'];
+    const specOf = (n: string): LinuxSeccomp => ({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read', n], action: 'SCMP_ACT_ALLOW' }] });
+    // program files stand in for compiled ones (the index only records their names)
+    const fileOf = (n: string) => join(cacheDir, `${seccompCacheKey(specOf(n), x86)}.bpf`);
+    for (const n of names) {
+      mkdirSync(cacheDir, { recursive: true });
+      writeFileSync(fileOf(n), Buffer.alloc(8));
+      rememberSeccompProgram(specOf(n), cacheDir, fileOf(n), x86);
+      assert.equal(cachedSeccompProgram(specOf(n), cacheDir, x86), fileOf(n));
+    }
+    assert.equal(readdirSync(join(cacheDir, 'index')).length, 1, 'one file for one length');
+    // the newest eight are found, each with its own program; the two oldest were dropped
+    for (const n of names.slice(2)) assert.equal(cachedSeccompProgram(specOf(n), cacheDir, x86), fileOf(n), n);
+    for (const n of names.slice(0, 2)) assert.equal(cachedSeccompProgram(specOf(n), cacheDir, x86), undefined, n);
+    // remembering a known profile again neither duplicates it nor drops another
+    rememberSeccompProgram(specOf('pause'), cacheDir, fileOf('pause'), x86);
+    for (const n of names.slice(2)) assert.equal(cachedSeccompProgram(specOf(n), cacheDir, x86), fileOf(n), n);
+    // a profile of that length never recorded is a miss, not a neighbour's program
+    assert.equal(cachedSeccompProgram(specOf('fcntl'), cacheDir, x86), undefined);
   });
 
   it('treats an entry whose text differs (a collision, a torn write) or whose key is bad as a miss', () => {

@@ -7,6 +7,7 @@ import { conflict, EngineError, isEngineError } from './engine/errors.js';
 import { AttachClient, frame, FRAME } from './engine/monitor.js';
 import type { ContainerRecord } from './engine/types.js';
 import { isLive } from './engine/state.js';
+import { detachKeyBytes, detachScanner } from './util/detach-scanner.js';
 
 export interface AttachOptions {
   /** Fed to the container's stdin (it must have been created with `interactive`); its end closes stdin. */
@@ -56,33 +57,9 @@ export interface StatsOptions {
 
 /** Parses docker's --detach-keys into bytes; throws an 'invalid' EngineError naming the field. */
 export function parseDetachKeys(spec: string): number[] {
-  const keys = spec.split(',').map((k) => {
-    const m = /^ctrl-([a-z@[\\\]^_])$/.exec(k);
-    if (m) return m[1]!.charCodeAt(0) & 0x1f;
-    if (k.length === 1) return k.charCodeAt(0);
-    throw new EngineError('invalid', `invalid detachKeys "${spec}": use keys like "ctrl-p,ctrl-q", "ctrl-x" or "a,b" (ctrl-<a-z@[\\]^_> or single characters, comma separated)`);
-  });
+  const keys = detachKeyBytes(spec);
+  if (!keys) throw new EngineError('invalid', `invalid detachKeys "${spec}": use keys like "ctrl-p,ctrl-q", "ctrl-x" or "a,b" (ctrl-<a-z@[\\]^_> or single characters, comma separated)`);
   return keys;
-}
-
-/** Finds the detach sequence across chunks: returns the bytes to forward and whether it was seen. */
-function detachScanner(keys: number[]): (d: Buffer) => { forward: Buffer; detach: boolean } {
-  let matched = 0; // how many keys of the sequence the previous chunks ended with (held back)
-  return (d) => {
-    const out: number[] = [];
-    for (const b of d) {
-      if (b === keys[matched]) {
-        matched++;
-        if (matched === keys.length) return { forward: Buffer.from(out), detach: true };
-        continue;
-      }
-      // a partial match that failed: its bytes were input after all
-      for (let i = 0; i < matched; i++) out.push(keys[i]!);
-      matched = b === keys[0] ? 1 : 0;
-      if (!matched) out.push(b);
-    }
-    return { forward: Buffer.from(out), detach: false };
-  };
 }
 
 /**

@@ -1,5 +1,17 @@
-// docker's detach keys in input (the CLI's attach and exec -it, the library's exec): the key
-// sequence found in chunks split anywhere.
+// docker's detach keys (the CLI's attach and exec -it, the library's attach and exec): the
+// spec's bytes, and the key sequence found in chunks split anywhere.
+
+/** docker's detach-keys spec ("ctrl-p,ctrl-q", "ctrl-x,y", "a,b") as bytes; null when a key is not one. */
+export function detachKeyBytes(spec: string): number[] | null {
+  const out: number[] = [];
+  for (const k of spec.split(',')) {
+    const m = /^ctrl-([a-z@[\\\]^_])$/.exec(k);
+    if (m) out.push(m[1]!.charCodeAt(0) & 0x1f);
+    else if (k.length === 1) out.push(k.charCodeAt(0));
+    else return null;
+  }
+  return out;
+}
 
 /**
  * Returns a function fed each chunk of input: what to forward, and whether the sequence was

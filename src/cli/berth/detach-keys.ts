@@ -2,15 +2,13 @@
 // enters; the scanner that finds the sequence in typed input is src/util/detach-scanner.ts.
 import { EngineError } from '../../engine/errors.js';
 
+import { detachKeyBytes } from '../../util/detach-scanner.js';
+
 export { detachScanner } from '../../util/detach-scanner.js';
 
 /** Parses --detach-keys ("ctrl-p,ctrl-q", "ctrl-x,y", "a,b,c") into bytes; docker's default when absent. */
 export function detachKeys(spec: string | undefined): number[] {
-  const s = spec ?? 'ctrl-p,ctrl-q';
-  return s.split(',').map((k) => {
-    const m = /^ctrl-([a-z@[\\\]^_])$/.exec(k);
-    if (m) return m[1]!.charCodeAt(0) & 0x1f;
-    if (k.length === 1) return k.charCodeAt(0);
-    throw new EngineError('invalid', `Invalid detach keys (${spec}) provided: use keys like "ctrl-p,ctrl-q" or "ctrl-x,y" (ctrl-<a-z@[\\]^_> or single characters, comma separated)`);
-  });
+  const keys = detachKeyBytes(spec ?? 'ctrl-p,ctrl-q');
+  if (!keys) throw new EngineError('invalid', `Invalid detach keys (${spec}) provided: use keys like "ctrl-p,ctrl-q" or "ctrl-x,y" (ctrl-<a-z@[\\]^_> or single characters, comma separated)`);
+  return keys;
 }

@@ -1029,7 +1029,8 @@ export class Engine {
     if (since === null) throw invalid(`invalid value for "since": ${o.since}`);
     const until = o.until ? parseSince(o.until) : undefined;
     if (until === null) throw invalid(`invalid value for "until": ${o.until}`);
-    if (o.pollMs !== undefined && !(Number.isFinite(o.pollMs) && o.pollMs > 0)) throw invalid(`invalid pollMs ${o.pollMs}: give a number of milliseconds > 0`);
+    // (a timer of more than 2^31-1 ms fires after 1 ms: node's TimeoutOverflowWarning)
+    if (o.pollMs !== undefined && !(Number.isFinite(o.pollMs) && o.pollMs > 0 && o.pollMs <= 0x7fffffff)) throw invalid(`invalid pollMs ${o.pollMs}: give a number of milliseconds > 0 and <= 2147483647`);
     const id = rec.id;
     yield* readLogs(this.paths.logPath(id, lc.Type), {
       format: lc.Type, maxFiles: Number(lc.Config['max-file'] ?? 1),

@@ -47,6 +47,12 @@ describe('logs -f woken by events', () => {
     const script = 'i=0; while true; do if [ -e /tmp/go$i ]; then echo "line $i"; i=$((i+1)); fi; usleep 20000; done';
     const { id } = await lt.lib.run({ rootfs: lt.rootfs, network: 'none', cmd: ['sh', '-c', script], detach: true });
     const before = inotifyWatches('self');
+    for (const pollMs of [0, -1, Number.NaN, 2 ** 31]) {
+      await assert.rejects(async () => {
+        for await (const _ of lt.lib.logs(id, { follow: true, pollMs })) break;
+      }, /invalid pollMs/, `pollMs ${pollMs} is refused`);
+    }
+    assert.equal(inotifyWatches('self'), before, 'a refused follow leaves no watch');
     const it = (lt.lib.logs(id, { follow: true, pollMs: 60_000 }) as AsyncIterable<LogEntry>)[Symbol.asyncIterator]();
     for (let i = 0; i < 3; i++) {
       await lt.lib.exec(id, { cmd: ['touch', `/tmp/go${i}`] });

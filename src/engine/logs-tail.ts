@@ -4,7 +4,8 @@
 import type { FileHandle } from 'node:fs/promises';
 
 const BLOCK = 64 * 1024;
-const MAX_LINE = 16 << 20;
+/** The longest log line kept whole (longer ones are an error, both ways of reading). */
+export const MAX_LINE = 16 << 20;
 
 /** Complete lines of [0, size) from last to first, with the offset each starts at ("\n" not included). */
 export async function* linesBackward(fh: FileHandle, size: number): AsyncGenerator<{ offset: number; line: Buffer }> {

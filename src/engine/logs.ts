@@ -6,7 +6,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { openAll, openNext, type OpenLog } from './logs-files.js';
 import { LogWaker } from './logs-wake.js';
 import { dirname } from 'node:path';
-import { tailStart } from './logs-tail.js';
+import { MAX_LINE, tailStart } from './logs-tail.js';
 import { parseRfc3339 } from './time.js';
 
 export interface LogEntry {
@@ -187,4 +187,3 @@ class LineReader {
   }
 }
 
-const MAX_LINE = 16 << 20;

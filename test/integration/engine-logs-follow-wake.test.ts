@@ -4,28 +4,16 @@
 // watches on the log and state directories and ends at the container's stop. Root.
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import type { LogEntry } from '../../src/index.js';
 import { BERTH, ok } from '../helpers/berth-cli.js';
 import { testBerthWithLibrary } from '../helpers/berth-cli.js';
 import { until } from '../helpers/library.js';
+import { inotifyWatches } from '../helpers/proc-info.js';
 
 const lt = testBerthWithLibrary('logwake');
 
 /** The inotify watches process pid holds (the fdinfo of its inotify descriptors). */
-function inotifyWatches(pid: number | 'self'): number {
-  let n = 0;
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      if (readlinkSync(`/proc/${pid}/fd/${fd}`) !== 'anon_inode:inotify') continue;
-      n += readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length;
-    } catch {
-      /* closed meanwhile */
-    }
-  }
-  return n;
-}
 
 /**
  * p, or a failure after 20 s: far below the follower's 60 s poll, so only an event can have

@@ -3,11 +3,12 @@
 // (rename + new file), and ends when the monitor's attach.sock goes; and its inotify watches are
 // all removed when it ends (by the container's stop, by abort, by the consumer leaving).
 import { strict as assert } from 'node:assert';
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { readLogs, type LogEntry } from '../../src/engine/logs.js';
+import { inotifyWatches } from '../helpers/proc-info.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'berth-unit-logwake-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -16,20 +17,6 @@ const HUGE_POLL = 60_000; // the test's own timeout is far below: only events ca
 const json = (text: string) => `${JSON.stringify({ log: `${text}\n`, stream: 'stdout', time: new Date().toISOString() })}\n`;
 
 /** The inotify watches this process holds now (fdinfo of its inotify descriptors). */
-function inotifyWatches(): number {
-  let n = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    let target = '';
-    try {
-      target = readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      continue;
-    }
-    if (target !== 'anon_inode:inotify') continue;
-    n += readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length;
-  }
-  return n;
-}
 
 /** Resolves with the next entry the iterator gives, failing after 20 s (the poll is 60 s). */
 async function next(it: AsyncIterator<LogEntry>, what: string): Promise<LogEntry> {

@@ -17,9 +17,9 @@ export { BerthNetworks, type NetworkCreateOptions, type NetworkConnectOptions, t
 import { BerthNetworks, type PortMapping } from './library-networks.js';
 import { healthOf, runHealthcheck, type HealthcheckRun } from './engine/health.js';
 import { BerthFiles, BerthSystem } from './library-system.js';
-import { attachHandle, checkSize, checkStatsOptions, keysFor, pumpAttach, resizeContainer, statsStream, type AttachHandle, type AttachOptions, type AttachResult, type StatsOptions, type TerminalSize } from './library-attach.js';
+import { attachHandle, checkSize, checkStatsOptions, checkTty, keysFor, pumpAttach, resizeContainer, statsStream, type AttachHandle, type AttachOptions, type AttachResult, type StatsOptions, type TerminalSize } from './library-attach.js';
 export type { AttachHandle, AttachOptions, AttachResult, StatsOptions, TerminalSize } from './library-attach.js';
-import { execHandle, type BerthExecOptions, type ExecHandle } from './library-exec.js';
+import { execHandle, sink, type BerthExecOptions, type ExecHandle } from './library-exec.js';
 export type { BerthExecOptions, ExecHandle, ExecResult } from './library-exec.js';
 export { BerthFiles, BerthSystem, type CopyOptions, type PruneOptions, type PruneReport, type RestoreResult, type SystemInfo } from './library-system.js';
 export type { HealthcheckRun };
@@ -58,10 +58,6 @@ export interface RunResult {
   /** Collected output when no stdout/stderr stream was given. */
   stdout?: string;
   stderr?: string;
-}
-
-function sink(w: Writable | undefined, chunks: Buffer[]): (d: Buffer) => void {
-  return w ? (d) => void w.write(d) : (d) => void chunks.push(d);
 }
 
 async function feed(stdin: Readable | string | Buffer, write: (b: Buffer) => void, end: () => void): Promise<void> {
@@ -112,11 +108,15 @@ export class Berth {
     o.signal?.throwIfAborted();
     const rec = this.engine.get(id);
     const keys = attachChecks(rec, o);
-    if (o.size) checkSize(o.size.rows, o.size.cols);
+    if (o.size) {
+      // refused before it starts, as attach refuses it (library-attach.ts)
+      checkTty(rec);
+      checkSize(o.size.rows, o.size.cols);
+    }
     const s = await this.engine.start(rec.id, { attach: true });
     // already running: attach to it as it is
     const a = s.attach ?? (await this.engine.attach(rec.id));
-    if (o.size && rec.config.Tty) a.resize(o.size.rows, o.size.cols);
+    if (o.size) a.resize(o.size.rows, o.size.cols);
     // like docker's start -a: resolves once the exit is recorded (pumpAttach waits for it)
     return pumpAttach(this.engine, rec.id, a, { ...o, keys });
   }
@@ -132,12 +132,13 @@ export class Berth {
     } catch (e) {
       return Object.assign(Promise.reject(e), { resize: () => {} }) as AttachHandle;
     }
-    const connect = this.engine.attach(rec.id).catch((e: NodeJS.ErrnoException) => {
+    const connect = () => this.engine.attach(rec.id).catch((e: NodeJS.ErrnoException) => {
       // it exited before its state was recorded: its monitor's socket is gone
       if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') throw new EngineError('conflict', `You cannot attach to a stopped container, start it first`);
       throw e;
     });
-    // the handle's resize() sets the terminal's size meanwhile (library-attach.ts)
+    // the handle's resize() sets the terminal's size meanwhile; a bad size is refused before
+    // connecting (library-attach.ts)
     return attachHandle(rec, connect, (a) => pumpAttach(this.engine, rec.id, a, { ...o, keys }), o.size);
   }
 

@@ -161,22 +161,27 @@ export function checkSize(rows: number, cols: number): void {
 }
 
 /** Only a container with a terminal has a size to set (docker refuses the others too). */
-function checkTty(rec: ContainerRecord): void {
+export function checkTty(rec: ContainerRecord): void {
   if (!rec.config.Tty) throw conflict(`container ${rec.id} has no terminal: its size cannot be set (create it with tty: true)`);
 }
 
 /**
- * Wraps an attach in progress as its handle: resize() goes to the monitor over the attach
- * connection (before it is up, the last size waits for it).
+ * Wraps an attach as its handle: resize() goes to the monitor over the attach connection (before
+ * it is up, the last size waits for it). A bad starting size rejects the handle before connect
+ * is called (no connection left open).
  */
-export function attachHandle(rec: ContainerRecord, connect: Promise<AttachClient>, pump: (a: AttachClient) => Promise<AttachResult>, size?: TerminalSize): AttachHandle {
-  if (size) {
-    checkTty(rec);
-    checkSize(size.rows, size.cols);
+export function attachHandle(rec: ContainerRecord, connect: () => Promise<AttachClient>, pump: (a: AttachClient) => Promise<AttachResult>, size?: TerminalSize): AttachHandle {
+  try {
+    if (size) {
+      checkTty(rec);
+      checkSize(size.rows, size.cols);
+    }
+  } catch (e) {
+    return Object.assign(Promise.reject(e), { resize: () => {} }) as AttachHandle;
   }
   let client: AttachClient | undefined;
   let pending: TerminalSize | undefined = size;
-  const result = connect.then((a) => {
+  const result = connect().then((a) => {
     client = a;
     if (pending) a.resize(pending.rows, pending.cols);
     return pump(a);

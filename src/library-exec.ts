@@ -51,7 +51,8 @@ export type ExecHandle = Promise<ExecResult> & {
 
 const CTRL_D = Buffer.from([4]);
 
-function sink(w: Writable | undefined, chunks: Buffer[]): (d: Buffer) => void {
+/** Output to a caller's stream, or collected (run, exec). */
+export function sink(w: Writable | undefined, chunks: Buffer[]): (d: Buffer) => void {
   return w ? (d) => void w.write(d) : (d) => void chunks.push(d);
 }
 

@@ -65,6 +65,14 @@ describe('terminal size', () => {
     assert.deepEqual(await handle, { detached: true, stderr: '' });
     const { id: plain } = await lib.run({ rootfs, network: 'none', cmd: ['sleep', '30'], detach: true });
     await assert.rejects(lib.resize(plain, { rows: 24, cols: 80 }), (e) => isEngineError(e, 'conflict') && /no terminal/.test(e.message));
+    // a size at attach: refused as the handle's rejection (not a throw), before any connection
+    await assert.rejects(lib.attach(plain, { size: { rows: 24, cols: 80 } }), (e) => isEngineError(e, 'conflict') && /no terminal/.test(e.message));
+    await assert.rejects(lib.attach(id, { size: { rows: 0, cols: 80 } }), (e) => isEngineError(e, 'invalid') && /rows 0/.test(e.message));
+    // start({ attach }) likewise: refused before anything starts or attaches
+    const { id: fresh } = await lib.create({ rootfs, network: 'none', cmd: ['true'] });
+    await assert.rejects(lib.start(fresh, { attach: true, size: { rows: 24, cols: 80 } }), (e) => isEngineError(e, 'conflict') && /no terminal/.test(e.message));
+    assert.equal((lib.inspect(fresh) as { State: { Status: string } }).State.Status, 'created');
+    await lib.remove(fresh);
     await lib.remove(plain, { force: true });
     await lib.remove(id, { force: true });
     await assert.rejects(lib.resize(id, { rows: 24, cols: 80 }), (e) => isEngineError(e, 'notfound'));

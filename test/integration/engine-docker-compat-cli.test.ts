@@ -158,6 +158,9 @@ describe('docker compatibility: start -a of a running container, exec -it detach
     const bad = t.run(['exec', '-it', '--detach-keys', 'ctrl-', name, 'true']);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /Invalid detach keys \(ctrl-\)/);
+    const badAttach = t.run(['attach', '--detach-keys', 'ctrl-', name]);
+    assert.equal(badAttach.status, 1);
+    assert.match(badAttach.stderr, /Invalid detach keys \(ctrl-\)/);
     ok(t.run(['rm', '-f', name]));
   });
 });

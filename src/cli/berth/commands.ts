@@ -655,10 +655,11 @@ export const COMMANDS: Record<string, Command> = {
     minArgs: 1,
     maxArgs: 1,
     async run(ctx, f, a) {
+      const keys = detachKeys(str(f, 'detach-keys')); // refused before the store opens or a connection is made
       const engine = ctx.engine();
       const rec = engine.get(a[0]!);
       const c = await engine.attach(a[0]!);
-      const r = await pump(ctx, engine, rec.id, c, { stdin: !bool(f, 'no-stdin') && rec.config.OpenStdin, tty: rec.config.Tty, sigProxy: f['sig-proxy'] !== false, detachKeys: detachKeys(str(f, 'detach-keys')) });
+      const r = await pump(ctx, engine, rec.id, c, { stdin: !bool(f, 'no-stdin') && rec.config.OpenStdin, tty: rec.config.Tty, sigProxy: f['sig-proxy'] !== false, detachKeys: keys });
       if (r === 'detached') return 0;
       return r >= 0 ? r : await engine.wait(rec.id);
     },

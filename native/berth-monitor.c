@@ -112,6 +112,8 @@ static int sealed_fd = -1;
 static struct stat sealed_from;
 /* a fresh network namespace made while on standby (prepare_netns), for the first launch only */
 static int prepared_net = -1;
+/* `--standby ... -n`: its container will not use one (prepare_netns skipped) */
+static int standby_no_netns;
 
 static void msg(const char *fmt, const char *a)
 {
@@ -1039,7 +1041,8 @@ static char **standby_job(int *argc)
 {
 	if (sealed_fd < 0) /* a pool's members share the copy made before they were forked */
 		standby_seal();
-	prepare_netns();
+	if (!standby_no_netns)
+		prepare_netns();
 	char hdr[24];
 	size_t h = 0;
 	while (h < sizeof(hdr) - 1) {
@@ -1122,10 +1125,19 @@ static int monitor_main(int argc, char **argv)
 	/* the command line's memory (/proc/PID/cmdline): the linger child retitles it */
 	args_start = argv[0];
 	args_end = argv[argc - 1] + strlen(argv[argc - 1]);
-	int standby = (argc == 3 || argc == 4) && !strcmp(argv[1], "--standby");
+	/* --standby SPACES [K] [-n]: -n from a CLI that knows its container makes no netns as host
+	 * root (bridge, host, container:, a user namespace: monitor.ts prestartMonitor) */
+	int standby = argc >= 3 && argc <= 5 && !strcmp(argv[1], "--standby");
+	int pool = 0;
+	for (int i = 3; standby && i < argc; i++) {
+		if (!strcmp(argv[i], "-n"))
+			standby_no_netns = 1;
+		else
+			pool = atoi(argv[i]);
+	}
 	if (standby) {
-		if (argc == 4)
-			standby_pool(atoi(argv[3]));
+		if (pool)
+			standby_pool(pool);
 		/* argv[2] is room (spaces) for what ps should show: this container's arguments */
 		char *area = argv[0], *end = argv[argc - 1] + strlen(argv[argc - 1]);
 		argv = standby_job(&argc);

@@ -1094,7 +1094,7 @@ static void run_init(void)
 		    is(o, "UIDMAP", 1) || is(o, "GIDMAP", 1) || is(o, "SETGROUPS_DENY", 0) ||
 		    is(o, "CGROUP_PROCS", 1) || is(o, "CGROUP_JOIN", 1) || is(o, "IDMAP_TREE", 4) || is(o, "BIND_TREE", 2) || is(o, "SETNS", 2) ||
 		    is(o, "UNSHARE", -1) || is(o, "TIMENS_OFFSET", 3) || is(o, "NEWIDMAP", 2) ||
-		    is(o, "OOM_SCORE_ADJ", 1))
+		    is(o, "OOM_SCORE_ADJ", 1) || is(o, "LOOPBACK_UP", 0))
 			continue; /* done by the parent or child1 */
 		else if (is(o, "ROOTFS", 1)) {
 			rootfs = a[0];
@@ -1205,6 +1205,8 @@ static void run_init(void)
 
 /* CGROUP_JOIN: how child1 enters the cgroups (see berth-cgroup-join.c). */
 #include "berth-cgroup-join.c"
+/* LOOPBACK_UP: lo up in the container's new netns (see berth-loopback.c). */
+#include "berth-loopback.c"
 
 /* ---------------------------------------------------------------- child1 */
 
@@ -1306,6 +1308,8 @@ static void run_child1(void)
 		if (unshare(unshare_flags & ~CLONE_NEWUSER) < 0)
 			die("create namespaces");
 	}
+	if (find("LOOPBACK_UP")) /* in the netns just made or joined, before the init forks */
+		loopback_up();
 	for (int i = 0; i < nops; i++)
 		if (is(&ops[i], "TIMENS_OFFSET", 3)) {
 			char line[128];

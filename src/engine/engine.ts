@@ -26,6 +26,7 @@ import { monitorWillRestart } from './restart-intent.js';
 import { normalizeCreate, type CreateOptions } from './options.js';
 import { EngineNetworking } from './networking.js';
 import { awaitLeftovers, forgetLeftoversIfDone } from './remove-wait.js';
+import { withLoopbackUp } from './loopback.js';
 import { awaitWindDown } from './wind-down.js';
 import { EngineNetworks } from './networks.js';
 import { mergeHealth } from './health-config.js';
@@ -676,13 +677,13 @@ export class Engine {
       const netns = plannedNetns ?? (await netSetup);
       if (netns) for (const ns of spec.linux?.namespaces ?? []) if (ns.type === 'network') ns.path = netns;
       const owners = await usernsRootfs(spec, rec.rootfs, rootMount?.overlay, this.paths, rec.id, (m) => this.warn(m));
-      const plan = compileCreate({
+      const plan = withLoopbackUp(compileCreate({
         spec, bundle: this.paths.containerDir(rec.id), mode: 'detach', ...owners,
         cgroup: { procsFiles: m.procsFiles(), mountPlan: (d, ns) => m.mountPlan(d, ns) },
         ...(spec.process?.terminal ? { consoleSocket: 'console.sock' } : {}),
         keyringName: rec.id,
         ...(seccomp ? { seccomp } : {}),
-      });
+      }), spec); // docker's lo up in a --network none container (loopback.ts)
       if (plannedNetns) await netSetup;
       const dirs = m.dirs();
       const oomFile = dirs.memory ? join(dirs.memory, 'memory.oom_control') : dirs.unified && m.layout === 'v2' ? join(dirs.unified, 'memory.events') : undefined;

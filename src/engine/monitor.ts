@@ -80,11 +80,12 @@ let standbyUsers = 0;
 /** Standbys per spawn for a warm library (a few idle processes of ~100 KiB and a netns each). */
 export const STANDBY_POOL = 4;
 
-function spawnStandby(force = false, count = standbyUsers > 0 ? STANDBY_POOL : 1): void {
+function spawnStandby(force = false, count = standbyUsers > 0 ? STANDBY_POOL : 1, netns = true): void {
   if ((standbyUsers <= 0 && !force) || standbys.length) return;
   const pipes: 'pipe'[] = Array.from({ length: 2 * count }, () => 'pipe' as const);
-  // the spaces: room for the container's arguments in its command line (ps), once it has them
-  const child = spawn(MONITOR_PATH, ['monitor', '--standby', ' '.repeat(240), ...(count > 1 ? [String(count)] : [])], { stdio: ['ignore', 'ignore', 'ignore', ...pipes], detached: true });
+  // the spaces: room for the container's arguments in its command line (ps), once it has them;
+  // -n: no netns made ahead, its container will not use one (standby-netns.ts)
+  const child = spawn(MONITOR_PATH, ['monitor', '--standby', ' '.repeat(240), ...(count > 1 ? [String(count)] : []), ...(netns ? [] : ['-n'])], { stdio: ['ignore', 'ignore', 'ignore', ...pipes], detached: true });
   child.unref();
   const pool: Standby[] = [];
   for (let j = 0; j < count; j++) {
@@ -139,8 +140,8 @@ export function keepStandbyMonitor(on: boolean): void {
  * monitor's start off the critical path (~15 ms) on a loaded one. One that gets no container
  * exits at EOF on its fd 3: dropPrestartedMonitor(), or this process's exit.
  */
-export function prestartMonitor(): void {
-  spawnStandby(true, 1);
+export function prestartMonitor(netns = true): void {
+  spawnStandby(true, 1, netns); // netns: whether to make the container's netns ahead (standby-netns.ts)
 }
 
 /** Ends a prestarted standby that no start took (nothing when a warm library keeps one). */

@@ -25,6 +25,7 @@
 //                               (v2: created in it by clone3 CLONE_INTO_CGROUP; v1: "0" to tasks)
 //   TIMENS_OFFSET clock secs nanosecs
 //   OOM_SCORE_ADJ n             written to its own /proc/self/oom_score_adj first (the init inherits it)
+//   LOOPBACK_UP                 lo up in the netns made or joined (engine plans only: src/engine/loopback.ts)
 // init ops, in order:
 //   ROOTFS path | BIND_ROOTFS | ROOTFS_TREE treeIndex (the rootfs as an idmapped tree) | PROPAGATE target flags
 //   MOUNT src dst fstype flags data create(d|f|-) remountFlags propagation attrSet attrClr fallbackBindSource

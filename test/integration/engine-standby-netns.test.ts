@@ -1,16 +1,22 @@
 // A standby monitor makes the network namespace of its next container ahead of time
 // (native/berth-monitor.c prepare_netns; the shim joins it instead of unsharing one:
 // berth-shim.c run_child1). Isolation must be what an unshare gives: a netns of its own per
-// container (not the host's, never another container's), only a loopback that is down, and with
-// a user namespace one that the container's root owns. Real containers, as root, through a warm
+// container (not the host's, never another container's), only a loopback (which the shim then
+// brings up, as docker does: src/engine/loopback.ts), and with a user namespace one that the
+// container's root owns. `berth run` makes none ahead for a container that will not use it
+// (`--standby ... -n`: src/engine/standby-netns.ts). Real containers, as root, through a warm
 // library and through `berth run`.
 import { strict as assert } from 'node:assert';
-import { chmodSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { Berth } from '../../src/index.js';
-import { readPidFile } from '../../src/engine/monitor.js';
-import { ok, testBerthWithRootfs } from '../helpers/berth-cli.js';
+import { MONITOR_PATH, readPidFile } from '../../src/engine/monitor.js';
+import { BERTH, ok, testBerthWithRootfs } from '../helpers/berth-cli.js';
+import { cmdline, ppid } from '../helpers/proc-info.js';
 import { standbyPids } from '../helpers/standbys.js';
 
 const { t, rootfs } = testBerthWithRootfs('sbnetns');
@@ -65,7 +71,9 @@ const preparedNets = () => until(() => {
 }, 'standby monitors holding a prepared network namespace each');
 /** What a --network none container sees of its network: interfaces, lo's state and flags. */
 const PROBE = 'ls /sys/class/net | tr "\\n" " "; cat /sys/class/net/lo/operstate /sys/class/net/lo/flags';
-const FRESH = 'lo down\n0x8\n'; // an unshared netns: loopback only, not up (IFF_LOOPBACK alone)
+// a fresh netns: loopback only, which the engine's plan brought up (IFF_UP|IFF_LOOPBACK; the
+// prepared netns itself is pristine, lo down, until the container's shim joins it)
+const FRESH = 'lo unknown\n0x9\n';
 
 test('warm library: each --network none container gets the standby\'s pristine netns, once', async () => {
   await lib.run({ rootfs, cmd: ['true'], autoRemove: true, network: 'none' }); // starts the standbys
@@ -103,10 +111,10 @@ test('warm library: host network and a user namespace do not use the prepared ne
   const h = await lib.run({ rootfs, cmd: ['readlink', '/proc/self/ns/net'], autoRemove: true, network: 'host' });
   assert.deepEqual([h.exitCode, h.stdout], [0, `net:[${HOST}]\n`], h.stderr);
   // with --userns auto the netns must be owned by the container's user namespace: its root can
-  // bring lo up there (it could not in one the host's root made ahead)
+  // set lo down there (it could not in one the host's root made ahead)
   await preparedNets();
-  const u = await lib.run({ rootfs, cmd: ['sh', '-c', 'ip link set lo up && cat /sys/class/net/lo/operstate'], autoRemove: true, network: 'none', userns: 'auto', capAdd: ['NET_ADMIN'] });
-  assert.deepEqual([u.exitCode, u.stdout], [0, 'unknown\n'], u.stderr);
+  const u = await lib.run({ rootfs, cmd: ['sh', '-c', 'cat /sys/class/net/lo/operstate; ip link set lo down && cat /sys/class/net/lo/operstate'], autoRemove: true, network: 'none', userns: 'auto', capAdd: ['NET_ADMIN'] });
+  assert.deepEqual([u.exitCode, u.stdout], [0, 'unknown\ndown\n'], u.stderr);
 });
 
 test('berth run: detached and --rm containers each have their own fresh netns', async () => {
@@ -129,4 +137,87 @@ test('berth run: detached and --rm containers each have their own fresh netns', 
   const own = Number(/net:\[(\d+)\]/.exec(rm.stdout)?.[1]);
   assert.ok(own > 0 && ![HOST, ...inos].includes(own), rm.stdout);
   ok(t.run(['rm', '-f', ...ids]), 'rm -f');
+});
+
+/** Blocked in its read of fd 3 (standby_job): past prepare_netns, waiting for a container. */
+const waiting = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/syscall`, 'utf8').startsWith('0 0x3 ');
+  } catch {
+    return false;
+  }
+};
+
+test('a standby started with -n makes no netns; one without makes one', async () => {
+  for (const [flags, want] of [[['-n'], 0], [[], 1]] as const) {
+    const sb = spawn(MONITOR_PATH, ['monitor', '--standby', ' '.repeat(40), ...flags], { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'], detached: true });
+    try {
+      await until(() => sb.pid && waiting(sb.pid), `the standby (${flags.join(' ')}) waiting on fd 3`);
+      assert.equal(netFds(sb.pid!).length, want, `monitor --standby ${flags.join(' ')}`);
+    } finally {
+      sb.kill('SIGKILL');
+      (sb.stdio[3] as Socket).destroy();
+      (sb.stdio[4] as Socket).destroy();
+    }
+  }
+});
+
+/** Standbys (still waiting) started by the CLI process that holds this berth's store open. */
+function cliStandbys(): number[] {
+  const db = join(t.root, 'berth.db');
+  const pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number);
+  const clis = new Set(pids.filter((p) => {
+    if (p === process.pid) return false;
+    try {
+      return readdirSync(`/proc/${p}/fd`).some((f) => {
+        try {
+          return readlinkSync(`/proc/${p}/fd/${f}`) === db;
+        } catch {
+          return false;
+        }
+      });
+    } catch {
+      return false;
+    }
+  }));
+  return pids.filter((p) => clis.has(ppid(p)) && cmdline(p).includes('\0monitor\0--standby\0'));
+}
+
+test('berth run: the standby it starts ahead makes a netns only for a container that joins it', async () => {
+  ok(t.run(['ps']), 'the store exists');
+  for (const network of ['host', 'none']) {
+    // the store locked: the run waits on it after its standby started (prestartMonitor comes first)
+    const db = new Database(join(t.root, 'berth.db'));
+    db.exec('BEGIN EXCLUSIVE');
+    let locked = true;
+    const run = spawn(BERTH, ['--root', t.root, '--state-root', t.stateRoot, 'run', '--rm', '--network', network, '--rootfs', rootfs, 'readlink', '/proc/self/ns/net'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    run.stdout.on('data', (d) => (out += d));
+    run.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((res) => run.on('close', (c) => res(c)));
+    try {
+      const [sb] = await until(() => {
+        const s = cliStandbys();
+        return s.length === 1 && waiting(s[0]!) && s;
+      }, `the standby of run --network ${network}, waiting`, 30000);
+      const nets = netFds(sb!);
+      db.exec('COMMIT');
+      locked = false;
+      assert.equal(await exited, 0, err);
+      const own = Number(/^net:\[(\d+)\]\n$/.exec(out)?.[1]);
+      if (network === 'host') {
+        assert.deepEqual(nets, [], 'no netns made for --network host');
+        assert.equal(own, HOST);
+      } else {
+        assert.equal(nets.length, 1, 'a netns made ahead for --network none');
+        assert.equal(own, nets[0], 'the container joined the one its standby made');
+      }
+    } finally {
+      if (locked) db.exec('ROLLBACK');
+      db.close();
+      run.kill();
+      await exited;
+    }
+  }
 });

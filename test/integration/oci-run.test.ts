@@ -56,6 +56,11 @@ describe('berth-oci run', () => {
     assert.equal(lines[6], 'pid=1');
   });
 
+  test('a new network namespace keeps lo down, as runc leaves it (only the engine brings it up)', () => {
+    const r = sh('cat /sys/class/net/lo/operstate /sys/class/net/lo/flags; ping -c1 -W1 127.0.0.1 >/dev/null 2>&1 || echo unreachable');
+    assert.deepEqual([r.status, r.stdout], [0, 'down\n0x8\nunreachable\n'], r.stderr);
+  });
+
   test('joins a namespace given by path', () => {
     const ns = `berth-t-${process.pid}`;
     execFileSync('ip', ['netns', 'add', ns]);

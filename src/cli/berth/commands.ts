@@ -6,6 +6,7 @@ import type { Engine } from '../../engine/engine.js';
 import { EngineError, isEngineError } from '../../engine/errors.js';
 import { inspectContainer, inspectVolume, psRow, PS_HEADERS } from '../../engine/inspect.js';
 import { dropPrestartedMonitor, prestartMonitor, type AttachClient } from '../../engine/monitor.js';
+import { usesPreparedNetns } from '../../engine/standby-netns.js';
 import type { CreateOptions } from '../../engine/options.js';
 import { isLive } from '../../engine/state.js';
 import { parseEnvFile, parseKeyValues } from '../../engine/units.js';
@@ -258,7 +259,7 @@ async function pump(ctx: Ctx, engine: Engine, id: string, a: AttachClient, o: { 
 
 async function runOrCreate(ctx: Ctx, f: Flags, args: string[], mode: 'run' | 'create'): Promise<number> {
   const opts = createOptions(f, args);
-  if (mode === 'run') prestartMonitor(); // its start overlaps the store's opening and the create (monitor.ts)
+  if (mode === 'run') prestartMonitor(usesPreparedNetns(opts)); // its start overlaps the store's opening and the create (monitor.ts)
   try {
     return await createAndRun(ctx, f, opts, mode);
   } finally {

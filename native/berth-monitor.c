@@ -28,7 +28,8 @@
  *     none while its cgroup (the -F files) says it is paused.
  *
  * Files live in the container's state directory (-d), the monitor's working directory:
- *   plan (input), pid ("<init pid> <restarts> <monitor pid>"), exit, attach.sock, console.sock.
+ *   plan (input), pid ("<init pid> <restarts> <monitor pid>"), exit, attach.sock, console.sock,
+ *   alive (a fifo held open while the monitor lives: alive_open).
  *
  * `berth-monitor init PROGRAM ARGS...` is the tiny init for `--init` (bind-mounted into the
  * container as /sbin/berth-init): it runs PROGRAM, forwards signals to it, reaps zombies and
@@ -38,6 +39,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -894,13 +896,19 @@ static void record_leftovers(const char *dir, const pid_t *pids, int n)
 	}
 	if (!len || len >= sizeof(text))
 		return;
-	char base[256], path[300], tmp[310];
-	snprintf(base, sizeof(base), "%s", dir);
-	for (size_t l = strlen(base); l > 1 && base[l - 1] == '/'; l--)
-		base[l - 1] = 0;
-	const char *b = strrchr(base, '/') ? strrchr(base, '/') + 1 : base;
-	snprintf(path, sizeof(path), "%s.procs", b);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	/* the state directory's own name, taken from dir in place: a copy of the whole path into a
+	 * fixed buffer cut a long --state-root and named the record after a fragment of it */
+	size_t end = strlen(dir), start;
+	while (end > 1 && dir[end - 1] == '/')
+		end--;
+	for (start = end; start > 0 && dir[start - 1] != '/'; start--)
+		;
+	char path[NAME_MAX + 1], tmp[NAME_MAX + 1];
+	if (snprintf(path, sizeof(path), "%.*s.procs", (int)(end - start), dir + start) >= (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		msg("berth-monitor: cannot record the processes left running: state directory name too long: %s\n", dir + start);
+		return;
+	}
 	/* the state directory's parent, opened at the start: the state directory may be gone by now */
 	int fd = openat(state_parent, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -909,6 +917,17 @@ static void record_leftovers(const char *dir, const pid_t *pids, int n)
 	close(fd);
 	if (!ok || renameat(state_parent, tmp, state_parent, path) < 0)
 		unlinkat(state_parent, tmp, 0);
+}
+
+/* "alive": a fifo the monitor holds open (read-write: never at EOF by itself) while it lives.
+ * A `logs -f` follower opens it to read and sees its hang-up the moment the monitor is gone,
+ * killed with -9 too (src/engine/logs-wake.ts). Best effort: a follower without it polls. */
+static int alive_fd = -1;
+
+static void alive_open(void)
+{
+	if (mkfifo("alive", 0600) == 0 || errno == EEXIST)
+		alive_fd = open("alive", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 }
 
 /* ---------------------------------------------------------------- main */
@@ -1231,6 +1250,7 @@ static int monitor_main(int argc, char **argv)
 	snprintf(pidbuf, sizeof(pidbuf), "%d", getpid());
 	report("MONITOR %s", pidbuf);
 	listen_fd = listen_attach("attach.sock");
+	alive_open();
 	if (initial >= 0) {
 		fcntl(initial, F_SETFD, FD_CLOEXEC);
 		client_add(initial, 1);
@@ -1403,6 +1423,8 @@ static int monitor_main(int argc, char **argv)
 	record_leftovers(dir, left, 2);
 	unlink("attach.sock");
 	close(listen_fd); /* no new clients while the last ones are let go */
+	if (alive_fd >= 0)
+		close(alive_fd); /* followers wake now; the linger child must not hold it */
 	if (log_fd >= 0)
 		close(log_fd);
 	/* the clients are let go by a child: the monitor's exit (to the engine: the container is

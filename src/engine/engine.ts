@@ -26,6 +26,7 @@ import { monitorWillRestart } from './restart-intent.js';
 import { normalizeCreate, type CreateOptions } from './options.js';
 import { EngineNetworking } from './networking.js';
 import { awaitLeftovers, forgetLeftoversIfDone } from './remove-wait.js';
+import { dieStatus } from './die-status.js';
 import { withLoopbackUp } from './loopback.js';
 import { awaitWindDown } from './wind-down.js';
 import { EngineNetworks } from './networks.js';
@@ -852,6 +853,7 @@ export class Engine {
 
   /** Waits for the container to stop; returns its exit code. */
   async wait(ref: string, o: { signal?: AbortSignal } = {}): Promise<number> {
+    const seq = this.store.lastEventSeq(); // removed elsewhere unseen: its status from the 'die' event (die-status.ts)
     const first = this.store.resolve(ref);
     const id = first.id;
     let rec = this.refresh(first);
@@ -865,7 +867,7 @@ export class Engine {
         // the remover releases the network too; a host port or a static address is free on return
         if (this.networking.holdsReusable(first)) await this.networking.release(id);
         await awaitLeftovers(this.paths.stateDir(id), (m) => this.warn(m), `removing ${shortId(id)}`); // remove-wait.ts
-        return this.removedExit.get(id) ?? exited ?? 0;
+        return this.removedExit.get(id) ?? exited ?? dieStatus(this.store, id, seq) ?? 0;
       }
       if (!isLive(rec.state)) {
         // --rm whose cleanup another process claimed (the monitor's exit command, a parallel

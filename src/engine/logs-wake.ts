@@ -1,9 +1,13 @@
 // What wakes a `logs -f` follower (as docker's json-file follower, by inotify): fs.watch on the
 // log's directory (writes to the log, the rotation's renames and the new file) and on the
 // container's state directory (the monitor removes attach.sock as it goes: the container has
-// stopped). A slow safety poll stays as the fallback for a missed event; where fs.watch cannot
-// watch (no inotify, out of watches) the follower polls as it did before.
-import { watch, type FSWatcher } from 'node:fs';
+// stopped). A monitor killed with -9 removes nothing: the follower also holds the read end of the
+// monitor's "alive" fifo (native/berth-monitor.c alive_open), whose hang-up comes the moment the
+// monitor is gone. A slow safety poll stays as the fallback for a missed event; where fs.watch
+// cannot watch (no inotify, out of watches) the follower polls as it did before.
+import { closeSync, constants, openSync, watch, type FSWatcher } from 'node:fs';
+import { Socket } from 'node:net';
+import { join } from 'node:path';
 
 /** The safety poll while watching, and the poll without a watcher (the old follow's). */
 export const SAFETY_POLL_MS = 1000;
@@ -14,6 +18,7 @@ const LEAVING_POLLS = 100;
 
 export class LogWaker {
   private readonly watchers: FSWatcher[] = [];
+  private monitorHold: Socket | undefined;
   private dirty = false;
   private wake: (() => void) | undefined;
   private leavingPolls = 0;
@@ -24,7 +29,34 @@ export class LogWaker {
   constructor(logDir: string, stateDir?: string) {
     let ok = this.add(logDir);
     if (stateDir) ok = this.add(stateDir, (name) => name === 'attach.sock' || name === 'exit') && ok;
+    if (stateDir) this.holdMonitor(stateDir);
     this.watching = ok;
+  }
+
+  /** The read end of the monitor's "alive" fifo: its end (EOF, the last writer gone) is the monitor's. */
+  private holdMonitor(stateDir: string): void {
+    let fd: number;
+    try {
+      fd = openSync(join(stateDir, 'alive'), constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch {
+      return; // gone already, or a monitor from before the fifo: the watches and the poll tell
+    }
+    let s: Socket;
+    try {
+      s = new Socket({ fd, readable: true, writable: false });
+    } catch {
+      closeSync(fd); // not a fifo (not the monitor's): the watches and the poll tell
+      return;
+    }
+    s.unref(); // as the watchers: the follower's own wait keeps the process alive
+    const leaving = () => {
+      this.leavingPolls = LEAVING_POLLS; // the monitor's process may take a moment to be seen gone
+      this.poke();
+    };
+    s.on('end', leaving);
+    s.on('error', leaving);
+    s.resume(); // nothing is ever written: reading only to see the end
+    this.monitorHold = s;
   }
 
   private add(dir: string, isLeaving?: (name: string) => boolean): boolean {
@@ -81,6 +113,8 @@ export class LogWaker {
 
   close(): void {
     for (const w of this.watchers.splice(0)) w.close();
+    this.monitorHold?.destroy();
+    this.monitorHold = undefined;
     this.wake?.();
   }
 }

@@ -8,7 +8,6 @@ import { inspectContainer, inspectVolume, psRow, PS_HEADERS } from '../../engine
 import { dropPrestartedMonitor, prestartMonitor, type AttachClient } from '../../engine/monitor.js';
 import { usesPreparedNetns } from '../../engine/standby-netns.js';
 import type { CreateOptions } from '../../engine/options.js';
-import { isLive } from '../../engine/state.js';
 import { parseEnvFile, parseKeyValues } from '../../engine/units.js';
 import { bytesSize, humanSize, listOutput, quietLines, template } from './format.js';
 import { bool, filterFlags as filters, list, str, UsageError, type FlagDef, type Flags } from './flags.js';
@@ -27,6 +26,7 @@ import { EXEC_COMMAND } from './exec-command.js';
 import { LogsOutput } from './logs-output.js';
 import { detachKeys, detachScanner } from './detach-keys.js';
 import { setRawTerminal } from './raw-terminal.js';
+import { attachOrStatus } from './start-attach.js';
 
 export interface Ctx {
   engine(): Engine;
@@ -361,13 +361,11 @@ export const COMMANDS: Record<string, Command> = {
         if (a.length > 1) throw new UsageError('you cannot start and attach multiple containers at once');
         const keys = detachKeys(str(f, 'detach-keys'));
         const rec = await engine.getSettled(a[0]!); // one only winding down is seen down (wind-down.ts)
+        const seq = engine.store.lastEventSeq();
         const s = await engine.start(rec.id, { attach: true });
-        // already running: start is a no-op and it attaches to it, as docker's start -a; if it
-        // ended in between, its status is the answer (docker's attach would see its streams end)
-        const c = s.attach ?? (await engine.attach(rec.id).catch((e: unknown) => {
-          if (isLive(engine.get(rec.id).state)) throw e;
-        }));
-        if (!c) return await engine.wait(rec.id);
+        // already running: attach to it, or its status if it ended meanwhile (start-attach.ts)
+        const c = s.attach ?? (await attachOrStatus(engine, rec.id, seq));
+        if (typeof c === 'number') return c;
         const r = await pump(ctx, engine, s.rec.id, c, { stdin: bool(f, 'interactive') && rec.config.OpenStdin, tty: rec.config.Tty, sigProxy: true, detachKeys: keys });
         if (r === 'detached') return 0;
         // until the monitor is gone and a --rm container removed, as docker's start -a

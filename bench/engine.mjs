@@ -2,14 +2,15 @@
 // (podman gets it through `podman import`; berth runs the directory with --rootfs):
 //   - `run --rm IMAGE true` (podman with --network=none)
 //   - `exec C true` on a running container
-//   - N detached containers started in turns with podman (berth i, podman i)
+//   - N detached containers started in turns with podman (berth i, podman i), then back to back
 //   - memory per idle container, monitor included (PSS of every process the container leaves on
 //     the host: berth-monitor + the container's; conmon + the container's)
 //   - through the library in a warm process: run-to-exit of /bin/true, against `crun run` of the
 //     same rootfs (minus the wrapper crun needs on a hybrid host), in turns (library, crun, wrapper)
 //   - fixed costs for reading the figures: `node -e 0` as started here and without
 //     NODE_EXTRA_CA_CERTS (bin/berth starts node without it), `berth version`
-// berth is run as users run it: the executable bin/berth (its shebang matters), with
+// berth is run as users run it: the executable bin/berth (its native front, which hands run -d
+// and the other repeating verbs to a node started ahead: native/berth-prestart.c), with
 // --network none like podman.
 // Usage: node bench/engine.mjs   (BENCH_N iterations, BENCH_D detached containers, default 50)
 import { spawnSync } from 'node:child_process';
@@ -92,6 +93,9 @@ if (podmanOk) {
   peers.push({ start: (i) => podman(['run', '-d', '--network=none', '--name', `bench-d${i}-${process.pid}`, IMAGE, 'sleep', '1000']),
     monitorOf: (id) => Number(read(join(dir, 'runroot', 'overlay-containers', id, 'userdata', 'conmon.pid')).trim()), ms: 0, ids: [] });
 }
+// A pause (not timed) after each start: what a command leaves running in the background (berth's
+// listener starting its next node, podman's own) must not land in the other's timing.
+const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 for (let i = 0; i < D; i++) {
   for (const p of peers) {
     const t0 = process.hrtime.bigint();
@@ -99,6 +103,7 @@ for (let i = 0; i < D; i++) {
     p.ms += msSince(t0);
     if (r.status !== 0) throw new Error(r.stderr);
     p.ids.push(r.stdout.trim());
+    pause(100);
   }
 }
 spawnSync('sleep', ['1']);
@@ -111,6 +116,23 @@ for (const p of peers) {
 const [bd, pd] = peers;
 add(`start ${D} detached (s)`, bd.ms / 1000, pd && pd.ms / 1000, f2);
 add('idle container incl. monitor, PSS (KiB)', bd.kib, pd?.kib);
+berth(['rm', '-f', ...bd.ids]);
+if (pd) podman(['rm', '-f', '-t', '0', ...pd.ids]);
+
+// the same D, back to back: all berth's, then all podman's (a script starting containers in a
+// loop; berth's next node is still starting when the next command comes)
+for (const p of peers) {
+  p.ms = 0;
+  p.ids = [];
+  for (let i = 0; i < D; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = p.start(D + i);
+    p.ms += msSince(t0);
+    if (r.status !== 0) throw new Error(r.stderr);
+    p.ids.push(r.stdout.trim());
+  }
+}
+add(`start ${D} detached back to back (s)`, bd.ms / 1000, pd && pd.ms / 1000, f2);
 berth(['rm', '-f', ...bd.ids]);
 if (pd) podman(['rm', '-f', '-t', '0', ...pd.ids]);
 

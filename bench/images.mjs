@@ -88,7 +88,7 @@ try {
   const contenders = {
     berth: () => {
       const d = fresh('berth');
-      const ms = run(process.execPath, [BERTH, '--root', d, '--state-root', stateRoot, 'pull', '-q', pullRef]);
+      const ms = run(BERTH, ['--root', d, '--state-root', stateRoot, 'pull', '-q', pullRef]);
       wipe(d);
       return ms;
     },
@@ -142,7 +142,7 @@ try {
   if (BIG_MB <= 0) throw new SkipBig();
   const root = join(dir, 'engine');
   // the small image: busybox, pulled; the big one: /usr/bin (+ more) up to BIG_MB, built here
-  run(process.execPath, [BERTH, '--root', root, '--state-root', stateRoot, 'pull', '-q', pullRef]);
+  run(BERTH, ['--root', root, '--state-root', stateRoot, 'pull', '-q', pullRef]);
   const bigPaths = [];
   let bigBytes = 0;
   for (const p of ['/usr/bin', '/usr/include', '/usr/share/locale', '/usr/share/doc', '/usr/lib/x86_64-linux-gnu']) {
@@ -156,7 +156,7 @@ try {
   await srcImages.set(bigRef, bigImg.manifest);
   await push(bigRef, { content: src, images: srcImages }, { anonymous: true });
   const bigMB = bigTars.reduce((s, t) => s + t.length, 0) / 1e6;
-  run(process.execPath, [BERTH, '--root', root, '--state-root', stateRoot, 'pull', '-q', bigRef]);
+  run(BERTH, ['--root', root, '--state-root', stateRoot, 'pull', '-q', bigRef]);
 
   const { prepareImageLayers } = await import(join(DIST, 'src', 'storage', 'layers.js'));
   const engImages = new (await import(join(DIST, 'src', 'engine', 'images.js'))).EngineImages(root, () => undefined);
@@ -187,10 +187,10 @@ try {
     const xs = [];
     for (let i = 0; i < N + 1; i++) {
       const t0 = process.hrtime.bigint();
-      const r = spawnSync(process.execPath, [BERTH, '--root', root, '--state-root', stateRoot, 'create', '--pull', 'never', ref, 'true'], { encoding: 'utf8' });
+      const r = spawnSync(BERTH, ['--root', root, '--state-root', stateRoot, 'create', '--pull', 'never', ref, 'true'], { encoding: 'utf8' });
       const ms = msSince(t0);
       if (r.status !== 0) throw new Error(`berth create ${ref}: ${r.stderr}`);
-      spawnSync(process.execPath, [BERTH, '--root', root, '--state-root', stateRoot, 'rm', '-f', r.stdout.trim()], { stdio: 'ignore' });
+      spawnSync(BERTH, ['--root', root, '--state-root', stateRoot, 'rm', '-f', r.stdout.trim()], { stdio: 'ignore' });
       if (i) xs.push(ms);
     }
     return stats(xs).median;

@@ -1659,9 +1659,17 @@ static void run_from_sealed_copy(char **argv)
 #include "berth-netlink.c"
 /* `berth-shim netns add|del PATH`: persistent network namespaces for the engine (see berth-netns.c). */
 #include "berth-netns.c"
+/* `berth ...` (bin/berth, a link to this program) and `berth-shim prestart ...`: the CLI's front,
+ * which hands a command to a node process started ahead (see berth-prestart.c). */
+#include "berth-prestart.c"
 
 int main(int argc, char **argv)
 {
+	const char *base = argc ? strrchr(argv[0], '/') : 0;
+	if (argc && !strcmp(base ? base + 1 : argv[0], "berth"))
+		return berth_client_main(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "prestart"))
+		return prestart_main(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "storage"))
 		return storage_main(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "devices-bpf"))

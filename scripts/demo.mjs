@@ -14,5 +14,5 @@ const script = [
   'ip link 2>/dev/null || cat /proc/net/dev',
   'echo written > /etc/berth-demo && echo "wrote /etc/berth-demo (only in this container)"',
 ].join('; ');
-const r = spawnSync(process.execPath, [join(root, 'bin/berth'), 'run', '--rm', '--hostname', 'berth-demo', 'host', 'sh', '-c', script], { stdio: 'inherit' });
+const r = spawnSync(join(root, 'bin/berth'), ['run', '--rm', '--hostname', 'berth-demo', 'host', 'sh', '-c', script], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

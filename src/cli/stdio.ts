@@ -72,8 +72,20 @@ export function out(s: string): void {
   else writeFd(1, s);
 }
 
+let merged = false;
+
+/**
+ * A CLI whose stderr is the same file as its stdout, written through one pipe (a prestarted one:
+ * src/cli/berth/prestarted.ts): what goes to stderr goes to stdout, so that the order stays.
+ */
+export function mergeErrIntoOut(): void {
+  merged = true;
+  Object.defineProperty(process, 'stderr', { configurable: true, enumerable: true, get: () => process.stdout });
+}
+
 /** Writes `s` to stderr, synchronously. */
 export function err(s: string): void {
+  if (merged) return out(s);
   if (streamUsed[2]) process.stderr.write(s);
   else writeFd(2, s);
 }

@@ -50,8 +50,8 @@ import { ZERO_TIME } from './types.js';
 import { parseCpus, parseRestartPolicy, parseSize, parseSwap, validCpuset } from './units.js';
 import { applyBlkioUpdate, specBlockIO, type BlkioOptions } from './update-blkio.js';
 
-/** bin/berth, run by a monitor as its exit command (from dist/src/engine and from the bundle). */
-export const BERTH_BIN = fileURLToPath(new URL('../../../bin/berth', import.meta.url));
+/** bin/berth's node side (not its native front: nothing to hand over), run by a monitor as its exit command (from dist/src/engine and from the bundle). */
+export const BERTH_BIN = fileURLToPath(new URL('../../../bin/berth-node.cjs', import.meta.url));
 
 export interface EngineOptions {
   /** Persistent data: /var/lib/berth (BERTH_ROOT). */
@@ -61,7 +61,7 @@ export interface EngineOptions {
   warn?: (msg: string) => void;
   /**
    * What a monitor runs when a detached container ends (the engine's cleanup): by default
-   * `node bin/berth --root R --state-root S system cleanup ID`; null to rely on the next
+   * `node bin/berth-node.cjs --root R --state-root S system cleanup ID`; null to rely on the next
    * reconcile only.
    */
   exitCommand?: ((id: string) => string[]) | null;

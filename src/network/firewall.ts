@@ -107,17 +107,18 @@ export function deleteTable(table: string): string {
 
 // ---- running nft ------------------------------------------------------------------------------
 
-export const NFT = process.env.BERTH_NFT ?? 'nft';
+// read when used, not at load (see netlink.ts helperPath)
+const nftPath = () => process.env.BERTH_NFT ?? 'nft';
 
 function nft(args: string[], input?: string): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NFT, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(nftPath(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     child.stdin.on('error', () => {});
-    child.on('error', (e) => reject(system(`cannot run ${NFT} (install nftables): ${e.message}`)));
+    child.on('error', (e) => reject(system(`cannot run ${nftPath()} (install nftables): ${e.message}`)));
     child.on('close', (code) => resolve({ code: code ?? 1, out, err }));
     child.stdin.end(input ?? '');
   });

@@ -212,15 +212,18 @@ export class Plan {
 
 const here = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
 /** dist/berth-shim, whose `netlink` sub-command runs plans (this file is dist/src/network/netlink.js or a bundle two levels down). */
-export const HELPER_PATH = process.env.BERTH_NETLINK ?? here('../../berth-shim');
+// read when first needed, not at load: a prestarted CLI loads this before it has the caller's
+// environment (src/cli/berth/prestarted.ts)
+const helperPath = () => process.env.BERTH_NETLINK ?? here('../../berth-shim');
 let helperChecked = false;
 
 /** The path of the program that runs netlink plans (native/berth-netlink.c, part of berth-shim). */
 export function ensureHelper(): string {
-  if (helperChecked) return HELPER_PATH;
-  if (!existsSync(HELPER_PATH)) throw system(`berth-shim is missing (${HELPER_PATH}); run "npm run build"`);
+  const path = helperPath();
+  if (helperChecked) return path;
+  if (!existsSync(path)) throw system(`berth-shim is missing (${path}); run "npm run build"`);
   helperChecked = true;
-  return HELPER_PATH;
+  return path;
 }
 
 // built on first use: reading os.constants at import loads node:os for every CLI command

@@ -38,15 +38,15 @@ export function testBerth(tag: string): TestBerth {
   // short: attach sockets live under it (sun_path is 108 bytes)
   const stateRoot = `/run/berth-${tag.slice(0, 4)}${process.pid}`;
   let n = 0;
-  const base = (args: string[]) => [BERTH, '--root', root, '--state-root', stateRoot, ...args];
+  const base = (args: string[]) => ['--root', root, '--state-root', stateRoot, ...args];
   const t: TestBerth = {
     dir, root, stateRoot,
     run(args, o = {}) {
-      const r = spawnSync(process.execPath, base(args), { encoding: 'utf8', input: o.input ?? '', timeout: o.timeout ?? 60000, ...(o.cwd ? { cwd: o.cwd } : {}) });
+      const r = spawnSync(BERTH, base(args), { encoding: 'utf8', input: o.input ?? '', timeout: o.timeout ?? 60000, ...(o.cwd ? { cwd: o.cwd } : {}) });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     },
     runBytes(args, o = {}) {
-      const r = spawnSync(process.execPath, base(args), { input: o.input ?? '', timeout: 60000, maxBuffer: 256 << 20 });
+      const r = spawnSync(BERTH, base(args), { input: o.input ?? '', timeout: 60000, maxBuffer: 256 << 20 });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
     },
     uniq: (p) => `${p}-${process.pid}-${n++}-${Math.random().toString(36).slice(2, 6)}`,

@@ -19,7 +19,7 @@ export interface CliProc {
 
 /** `berth ARGS` of t's root as a child process (stdin: input, or a pipe left open). */
 export function startCli(t: TestBerth, args: string[], input?: string): CliProc {
-  const child = spawn(process.execPath, [BERTH, '--root', t.root, '--state-root', t.stateRoot, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(BERTH, ['--root', t.root, '--state-root', t.stateRoot, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));

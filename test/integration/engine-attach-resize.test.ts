@@ -42,7 +42,7 @@ while time.time() < end:
 os.waitpid(pid, 0)
 sys.stdout.write(out.decode(errors='replace'))
 `;
-  const r = spawnSync('python3', ['-c', py, process.execPath, BERTH, '--root', t.root, '--state-root', t.stateRoot, ...args, ready, then], { encoding: 'utf8', timeout: 90000 });
+  const r = spawnSync('python3', ['-c', py, BERTH, '--root', t.root, '--state-root', t.stateRoot, ...args, ready, then], { encoding: 'utf8', timeout: 90000 });
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.replace(/\r/g, '');
 }

@@ -78,7 +78,7 @@ describe('auto-remove (--rm)', () => {
   test('run --rm under load: 24 runs, 4 at a time, each gone when its CLI returns', async () => {
     const one = (i: number) => new Promise<void>((resolve, reject) => {
       const name = t.uniq('par');
-      const c = spawn(process.execPath, [BERTH, '--root', t.root, '--state-root', t.stateRoot, ...run('--rm', '--name', name, 'sh', '-c', `exit ${i % 7}`)], { stdio: 'ignore' });
+      const c = spawn(BERTH, ['--root', t.root, '--state-root', t.stateRoot, ...run('--rm', '--name', name, 'sh', '-c', `exit ${i % 7}`)], { stdio: 'ignore' });
       c.once('close', (status) => {
         try {
           assert.equal(status, i % 7, `run ${i}`);
@@ -171,7 +171,7 @@ describe('auto-remove (--rm)', () => {
   test('kill -9 of the CLI mid-run: the monitor removes the container when it ends; with the monitor killed too, the next command does', async () => {
     const base = [BERTH, '--root', t.root, '--state-root', t.stateRoot];
     const startFg = async (name: string, cmd: string) => {
-      const c = spawn(process.execPath, [...base, ...run('--rm', '--name', name, 'sh', '-c', cmd)], { stdio: 'ignore' });
+      const c = spawn(BERTH, [...base.slice(1), ...run('--rm', '--name', name, 'sh', '-c', cmd)], { stdio: 'ignore' });
       for (let i = 0; i < 600 && row(name)?.state !== 'running'; i++) await sleep(50);
       assert.equal(row(name)?.state, 'running');
       c.kill('SIGKILL');

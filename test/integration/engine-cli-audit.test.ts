@@ -11,7 +11,7 @@ import { BERTH, ok, testBerth, testBerthWithRootfs } from '../helpers/berth-cli.
 
 const { t, rootfs } = testBerthWithRootfs('cla');
 
-const cli = (tb = t) => `${process.execPath} ${BERTH} --root ${tb.root} --state-root ${tb.stateRoot}`;
+const cli = (tb = t) => `${BERTH} --root ${tb.root} --state-root ${tb.stateRoot}`;
 
 /** Runs `berth ARGS | READER` in bash; the CLI's own exit status and its stderr. */
 function piped(args: string, reader: string): { status: number; stderr: string } {
@@ -24,7 +24,7 @@ function piped(args: string, reader: string): { status: number; stderr: string }
 
 /** Runs a follow command for ms, then SIGINT; its stderr. */
 async function followFor(args: string[], ms: number): Promise<string> {
-  const c = spawn(process.execPath, [BERTH, '--root', t.root, '--state-root', t.stateRoot, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const c = spawn(BERTH, ['--root', t.root, '--state-root', t.stateRoot, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   c.stderr.on('data', (d) => (stderr += d));
   await new Promise((r) => setTimeout(r, ms));

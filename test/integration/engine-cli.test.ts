@@ -24,7 +24,7 @@ interface R {
 }
 
 function berth(args: string[], opts: { input?: string; timeout?: number } = {}): R {
-  const r = spawnSync(process.execPath, [BERTH, '--root', root, '--state-root', stateRoot, ...args], {
+  const r = spawnSync(BERTH, ['--root', root, '--state-root', stateRoot, ...args], {
     encoding: 'utf8', input: opts.input ?? '', timeout: opts.timeout ?? 30000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -32,7 +32,7 @@ function berth(args: string[], opts: { input?: string; timeout?: number } = {}):
 
 function berthAsync(args: string[]): Promise<R> {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, [BERTH, '--root', root, '--state-root', stateRoot, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(BERTH, ['--root', root, '--state-root', stateRoot, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     c.stdout.on('data', (d) => (stdout += d));
@@ -376,7 +376,7 @@ describe('berth CLI', () => {
 
   test('kill -9 of the CLI mid-run, and a wiped state dir, are reconciled by ps -a', async () => {
     const name = uniq('k9');
-    const c = spawn(process.execPath, [BERTH, '--root', root, '--state-root', stateRoot, ...runArgs('--name', name, 'sh', '-c', 'sleep 4; exit 5')], { stdio: 'ignore' });
+    const c = spawn(BERTH, ['--root', root, '--state-root', stateRoot, ...runArgs('--name', name, 'sh', '-c', 'sleep 4; exit 5')], { stdio: 'ignore' });
     for (let i = 0; i < 100; i++) {
       if (berth(['ps', '-q', '--filter', `name=${name}`]).stdout.trim()) break;
       await new Promise((r) => setTimeout(r, 50));

@@ -13,7 +13,7 @@ import { collector } from '../helpers/library.js';
 const tl = testBerthWithLibrary('dcompat');
 const { t } = tl;
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-const cliLine = (args: string[]) => [process.execPath, BERTH, '--root', t.root, '--state-root', t.stateRoot, ...args].map(q).join(' ');
+const cliLine = (args: string[]) => [BERTH, '--root', t.root, '--state-root', t.stateRoot, ...args].map(q).join(' ');
 
 /** A shell line run on a real terminal (util-linux script): write() types, output collects the screen. */
 function onPty(line: string) {

@@ -151,7 +151,7 @@ describe('health probes', () => {
     const slow = t.uniq('inflight');
     const n = 60000 + Math.floor(Math.random() * 9999);
     ok(t.run(['run', '-d', '--name', slow, '--rootfs', rootfs, '--health-cmd', `sleep 3.${n}`, '--health-timeout', '6s', '--health-interval', '1h', 'sleep', '300']));
-    const probe = spawn(process.execPath, [BERTH, '--root', t.root, '--state-root', t.stateRoot, 'healthcheck', 'run', slow], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const probe = spawn(BERTH, ['--root', t.root, '--state-root', t.stateRoot, 'healthcheck', 'run', slow], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     probe.stderr.on('data', (d) => (err += d));
     const exited = new Promise<number | null>((res) => probe.on('exit', res));
@@ -173,7 +173,7 @@ describe('health probes', () => {
     const n = 70000 + Math.floor(Math.random() * 9999);
     ok(t.run(['run', '-d', '--name', name, '--rootfs', rootfs, '--health-cmd', `if [ -e /tmp/slow ]; then sleep 7.${n}; fi`, '--health-timeout', '60s', '--health-interval', '1h', 'sleep', '300']));
     ok(t.run(['exec', name, 'touch', '/tmp/slow']));
-    const probe = spawn(process.execPath, [BERTH, '--root', t.root, '--state-root', t.stateRoot, 'healthcheck', 'run', name], { stdio: 'ignore' });
+    const probe = spawn(BERTH, ['--root', t.root, '--state-root', t.stateRoot, 'healthcheck', 'run', name], { stdio: 'ignore' });
     const exited = new Promise((res) => probe.on('exit', res));
     await until('the probe to start', () => procsWith(name, `sleep 7.${n}`).length > 0, 20);
     probe.kill('SIGKILL');

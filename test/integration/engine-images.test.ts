@@ -23,7 +23,7 @@ interface R {
 }
 
 function berth(args: string[], timeout = 30000): R {
-  const r = spawnSync(process.execPath, [BERTH, '--root', root, '--state-root', stateRoot, ...args], { encoding: 'utf8', input: '', timeout });
+  const r = spawnSync(BERTH, ['--root', root, '--state-root', stateRoot, ...args], { encoding: 'utf8', input: '', timeout });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -58,7 +58,7 @@ describe('logs -f woken by events', () => {
   test('CLI: logs -f follows with inotify watches and ends when the container stops', async () => {
     const name = lt.t.uniq('cli');
     ok(lt.t.run(['run', '-d', '--name', name, '--network', 'none', '--rootfs', lt.rootfs, 'sh', '-c', 'echo one; while [ ! -e /tmp/stop ]; do usleep 20000; done; echo two']));
-    const cli = spawn(process.execPath, [BERTH, '--root', lt.t.root, '--state-root', lt.t.stateRoot, 'logs', '-f', name], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cli = spawn(BERTH, ['--root', lt.t.root, '--state-root', lt.t.stateRoot, 'logs', '-f', name], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     cli.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));

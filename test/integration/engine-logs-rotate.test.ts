@@ -23,7 +23,7 @@ describe('logs across rotation', () => {
     // a second for the followers to start, then about 1000 lines a second: ~20 rotations of 10 kB, five files kept: a follower may be ~0.5 s behind without losing the oldest
     const script = `sleep 1; i=0; while [ $i -lt ${LINES} ]; do echo "line $i"; i=$((i+1)); [ $((i % 20)) -eq 0 ] && usleep 20000; done; exit 0`;
     ok(t.run(['run', '-d', '--name', name, '--network', 'none', '--log-opt', 'max-size=10k', '--log-opt', 'max-file=5', '--rootfs', rootfs, 'sh', '-c', script]));
-    const cli = spawn(process.execPath, [BERTH, '--root', t.root, '--state-root', t.stateRoot, 'logs', '-f', name], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cli = spawn(BERTH, ['--root', t.root, '--state-root', t.stateRoot, 'logs', '-f', name], { stdio: ['ignore', 'pipe', 'pipe'] });
     let cliOut = '';
     let cliErr = '';
     cli.stdout.setEncoding('utf8').on('data', (d: string) => (cliOut += d));

@@ -39,7 +39,7 @@ interface R {
 
 function cliAsync(args: string[], timeoutMs = 120000): Promise<R> {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, [BERTH, '--root', root, '--state-root', stateRoot, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(BERTH, ['--root', root, '--state-root', stateRoot, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
@@ -53,7 +53,7 @@ function cliAsync(args: string[], timeoutMs = 120000): Promise<R> {
 }
 
 function cli(args: string[], timeout = 60000): R {
-  const r = spawnSync(process.execPath, [BERTH, '--root', root, '--state-root', stateRoot, ...args], { encoding: 'utf8', timeout });
+  const r = spawnSync(BERTH, ['--root', root, '--state-root', stateRoot, ...args], { encoding: 'utf8', timeout });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

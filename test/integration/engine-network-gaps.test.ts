@@ -33,7 +33,7 @@ interface R {
 }
 
 function cli(args: string[], o: { root?: string; stateRoot?: string } = {}): R {
-  const r = spawnSync(process.execPath, [BERTH, '--root', o.root ?? root, '--state-root', o.stateRoot ?? stateRoot, ...args], { encoding: 'utf8', timeout: 120000 });
+  const r = spawnSync(BERTH, ['--root', o.root ?? root, '--state-root', o.stateRoot ?? stateRoot, ...args], { encoding: 'utf8', timeout: 120000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -23,7 +23,7 @@ const stateRoot = `/run/berth-pf${process.pid}`;
 const skip = !haveRegistry() ? 'docker-registry is not installed (scripts/setup-host.sh)' : hostPlatform().architecture !== 'amd64' ? 'the test images are amd64 + arm64: needs an amd64 host' : false;
 
 function berth(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BERTH, '--root', root, '--state-root', stateRoot, ...args], { encoding: 'utf8', input: '', timeout: 60000 });
+  const r = spawnSync(BERTH, ['--root', root, '--state-root', stateRoot, ...args], { encoding: 'utf8', input: '', timeout: 60000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 function ok(args: string[]): { stdout: string; stderr: string } {

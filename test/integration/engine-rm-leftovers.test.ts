@@ -71,7 +71,7 @@ describe('library: remove waits for the exit command', () => {
   let stuck: Berth;
   const stray: number[] = [];
   // the engine's exit command, started late (a loaded machine) or never finishing (stuck)
-  const cleanup = (root: string, id: string) => [process.execPath, BERTH, '--root', root, '--state-root', stateRoot, 'system', 'cleanup', id];
+  const cleanup = (root: string, id: string) => [BERTH, '--root', root, '--state-root', stateRoot, 'system', 'cleanup', id];
   before(() => {
     mkdirSync(dir, { recursive: true });
     slow = new Berth({ root: join(dir, 'slow'), stateRoot, warn: (m) => warnings.push(m), exitCommand: (id) => ['/bin/sh', '-c', 'sleep 0.7; exec "$@"', 'sh', ...cleanup(join(dir, 'slow'), id)] });

@@ -38,7 +38,7 @@ function standbysTagged(tag: string): number[] {
 }
 
 function runTagged(tag: string, args: string[]) {
-  return spawnSync(process.execPath, [BERTH, '--root', t.root, '--state-root', t.stateRoot, ...args], {
+  return spawnSync(BERTH, ['--root', t.root, '--state-root', t.stateRoot, ...args], {
     encoding: 'utf8', timeout: 60000, env: { ...process.env, BERTH_TEST_TAG: tag },
   });
 }

@@ -22,7 +22,7 @@ let n = 0;
 const uniq = (p: string) => `${p}-${process.pid}-${n++}`;
 
 function berth(args: string[]) {
-  const r = spawnSync(process.execPath, [BERTH, '--root', root, '--state-root', stateRoot, ...args], { encoding: 'utf8', timeout: 60000 });
+  const r = spawnSync(BERTH, ['--root', root, '--state-root', stateRoot, ...args], { encoding: 'utf8', timeout: 60000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -14,7 +14,7 @@ import { BERTH, ok, testBerthWithRootfs } from '../helpers/berth-cli.js';
 import { sleep, startCli, until } from '../helpers/cli-procs.js';
 
 const { t, rootfs } = testBerthWithRootfs('verbs');
-const cli = () => [process.execPath, BERTH, '--root', t.root, '--state-root', t.stateRoot];
+const cli = () => [BERTH, '--root', t.root, '--state-root', t.stateRoot];
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** The CLI on a real terminal (util-linux script): write() types, output collects the screen. */

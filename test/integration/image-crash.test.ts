@@ -38,12 +38,12 @@ function manyFilesTar(): Buffer {
 }
 
 function berthSync(root: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BERTH, '--root', root, '--state-root', stateRoot, ...args], { encoding: 'utf8', input: '', timeout: 120000 });
+  const r = spawnSync(BERTH, ['--root', root, '--state-root', stateRoot, ...args], { encoding: 'utf8', input: '', timeout: 120000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 function pullAsync(root: string, ref: string): { child: ChildProcess; done: Promise<{ status: number | null; stderr: string }> } {
-  const child = spawn(process.execPath, [BERTH, '--root', root, '--state-root', stateRoot, 'pull', '-q', ref], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(BERTH, ['--root', root, '--state-root', stateRoot, 'pull', '-q', ref], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const done = new Promise<{ status: number | null; stderr: string }>((res) => child.on('exit', (status) => res({ status, stderr })));

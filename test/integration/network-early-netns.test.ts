@@ -21,7 +21,7 @@ const stateRoot = `/run/berth-ee${process.pid}`;
 const NETNS_DIR = '/run/berth/network/netns';
 
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BERTH, '--root', root, '--state-root', stateRoot, ...args], { encoding: 'utf8', timeout: 60000 });
+  const r = spawnSync(BERTH, ['--root', root, '--state-root', stateRoot, ...args], { encoding: 'utf8', timeout: 60000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 const ok = (r: ReturnType<typeof cli>, what: string) => {

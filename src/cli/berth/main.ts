@@ -14,6 +14,7 @@ import { err as stderr, out as stdout } from '../stdio.js';
 import { noteCommand, notePull } from './hot-command.js';
 
 export { warmCacheWanted } from './hot-command.js';
+export { awaitPrestartedCommand, reportPrestartedExit } from './prestarted.js';
 
 export const VERSION = '0.1.0';
 

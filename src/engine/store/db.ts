@@ -182,6 +182,14 @@ function addonPath(): string | undefined {
   return Addon || undefined;
 }
 
+/** Loads the native addon now (a database in memory, opened and closed): a CLI started ahead
+ * (src/cli/berth/prestarted.ts) does it before its command comes. */
+export function loadDriver(): void {
+  const Database = driver();
+  const nativeBinding = addonPath();
+  new Database(':memory:', nativeBinding ? { nativeBinding } : {}).close();
+}
+
 export type ContainerUpdate = Partial<Omit<ContainerRecord, 'id' | 'created'>>;
 
 /** The columns of a container that reconcile checks first (Store.liveStates). */

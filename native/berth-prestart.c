@@ -1,0 +1,1012 @@
+/*
+ * `berth` (bin/berth is a link to berth-shim) and `berth-shim prestart`: how a CLI command skips
+ * node's start-up.
+ *
+ * Node's own start and loading the CLI's bundle are half of a `berth run -d` (~45 of ~90 ms of
+ * CPU here). So the first command of a kind that repeats (run, create, start, stop, kill, rm...)
+ * leaves behind one listener per user and build (`berth-shim prestart`), holding one node
+ * process that has loaded the bundle and waits for one command. The next such command hands its
+ * argv and environment to that node process, which runs it as the command's own process would,
+ * and exits; the listener then starts the next one. It holds no state (every command still opens
+ * the store, takes its locks and ends), and exits after PRESTART_IDLE_MS without a command.
+ * BERTH_PRESTART=0 turns it off.
+ *
+ * A command is handed over only to a process the kernel shows to be in the same situation as the
+ * caller, so that it can act for it: the listener compares the caller (SO_PEERPIDFD, so the pid
+ * cannot be a recycled one) with itself -- user and groups, capabilities, securebits' effects
+ * (no_new_privs, seccomp), namespaces, root, cgroup, rlimits, LSM label, audit login, nice,
+ * oom_score_adj, personality, affinity, and the executable -- and the node process refuses
+ * anything but a known command whose I/O is plain output (src/cli/berth/prestarted.ts). Otherwise,
+ * or when anything fails, the caller runs node itself (the "cold" path), as bin/berth always did.
+ * The caller's stdout and stderr travel as descriptors (SCM_RIGHTS) and the listener copies the
+ * node process's output to them; its cwd and umask are read from /proc, not told.
+ *
+ * Caller <-> listener: the caller sends "BRT1", a 4-byte length and that many bytes of
+ * NUL-terminated strings (argc, argv..., environment...), with its fds 1 and 2; the listener
+ * answers 'C' (run it yourself) or 'A' (accepted); then the caller sends signal numbers (one byte
+ * each) to forward, and gets 'X' + exit code or 'S' + signal (each a 4-byte int) at the end.
+ * Listener <-> node (fd 3): node sends 'R' when ready; the listener sends a 4-byte length and the
+ * strings "1", cwd, umask, stdout's terminal ("rows cols" or "0"), stderr's, then the caller's;
+ * node answers 'A' or 'D' (declined: it exits, unused, and the listener starts another).
+ */
+#include <sys/file.h>
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+#define PRESTART_IDLE_MS 30000
+#define PRESTART_MAX_REQUEST (4u << 20)
+
+/* ---- shared ---- */
+
+static int pre_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+			poll(&pfd, 1, -1);
+			continue;
+		}
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* pre_write_all on a socket whose reader may go (the listener, a caller): EPIPE, not SIGPIPE. */
+static int pre_send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static long pre_now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+/* Reads exactly len bytes by the time `deadline` (pre_now_ms; LONG_MAX: no limit); -1 on EOF,
+ * error or lateness. */
+static int pre_read_by(int fd, void *buf, size_t len, long deadline)
+{
+	char *p = buf;
+	while (len) {
+		int forever = deadline == LONG_MAX;
+		long left = forever ? 0 : deadline - pre_now_ms();
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		int r = forever ? poll(&pf, 1, -1) : left > 0 ? poll(&pf, 1, left > INT32_MAX ? INT32_MAX : (int)left) : 0;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* pre_read_by, within ms from now (-1: no limit). */
+static int pre_read_all(int fd, void *buf, size_t len, int ms)
+{
+	return pre_read_by(fd, buf, len, ms < 0 ? LONG_MAX : pre_now_ms() + ms);
+}
+
+static void pre_dirname(char *path)
+{
+	char *s = strrchr(path, '/');
+	if (s && s != path)
+		*s = 0;
+	else if (s)
+		s[1] = 0;
+}
+
+/* Up to len-1 bytes of a small /proc file, NUL-terminated; -1 if it cannot be read. */
+static ssize_t pre_slurp(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t got = 0;
+	ssize_t n;
+	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	buf[got] = 0;
+	return (ssize_t)got;
+}
+
+/* The line of /proc/<x>/status starting with key, into out ("" if none). */
+static void pre_status_line(const char *status, const char *key, char *out, size_t len)
+{
+	size_t k = strlen(key);
+	out[0] = 0;
+	for (const char *p = status; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : 0) {
+		if (!strncmp(p, key, k)) {
+			const char *e = strchr(p, '\n');
+			size_t n = e ? (size_t)(e - p) : strlen(p);
+			if (n >= len)
+				n = len - 1;
+			memcpy(out, p, n);
+			out[n] = 0;
+			return;
+		}
+	}
+}
+
+/* Its scheduling: fields 18 (priority), 19 (nice), 40 (rt_priority) and 41 (policy) of
+ * /proc/<x>/stat, after the command name's closing parenthesis, into out. */
+static int pre_sched(const char *path, char *out, size_t len)
+{
+	char buf[1024];
+	long f[4] = { 0 };
+	static const int want[4] = { 18, 19, 40, 41 };
+	if (pre_slurp(path, buf, sizeof(buf)) < 0)
+		return -1;
+	char *p = strrchr(buf, ')');
+	for (int field = 2, k = 0; p && k < 4; field++) {
+		p = strchr(p + 1, ' ');
+		if (p && field + 1 == want[k])
+			f[k++] = strtol(p + 1, 0, 10);
+	}
+	if (!p)
+		return -1;
+	snprintf(out, len, "%ld %ld %ld %ld", f[0], f[1], f[2], f[3]);
+	return 0;
+}
+
+/* What makes a process's situation (pre_same_situation), besides its root, program and nice:
+ * its namespaces, these /proc files, and these lines of its status. */
+static const char *const pre_ns[] = { "cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children", "user", "uts", 0 };
+static const char *const pre_files[] = { "cgroup", "limits", "attr/current", "oom_score_adj", "loginuid", "sessionid", "personality", 0 };
+static const char *const pre_status_keys[] = { "Uid:", "Gid:", "Groups:", "CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:", "NoNewPrivs:", "Seccomp:", "Seccomp_filters:", "Cpus_allowed:", "Mems_allowed:", 0 };
+
+/* ---- the caller: `berth ...` ---- */
+
+/* The node executable that PATH names, as execvp would find it (its path in out). */
+static int pre_find_node(char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		const char *end = strchr(path, ':');
+		size_t n = end ? (size_t)(end - path) : strlen(path);
+		if (n && n + 6 < len) {
+			memcpy(out, path, n);
+			memcpy(out + n, "/node", 6);
+			if (access(out, X_OK) == 0)
+				return 0;
+		}
+		path += n + (end ? 1 : 0);
+	}
+	return -1;
+}
+
+/* The environment node runs with, cold or handed over: as bin/berth's shebang always made it,
+ * without NODE_EXTRA_CA_CERTS (node parses that file at every start: 90 ms here), which the
+ * registry client adds back from BERTH_EXTRA_CA_CERTS when it connects. */
+static void pre_node_env(void)
+{
+	const char *ca = getenv("NODE_EXTRA_CA_CERTS");
+	setenv("BERTH_EXTRA_CA_CERTS", ca ? ca : "", 1);
+	unsetenv("NODE_EXTRA_CA_CERTS");
+	unsetenv("BERTH_PRESTARTED");
+}
+
+__attribute__((noreturn)) static void pre_run_cold(const char *node, const char *entry, int argc, char **argv)
+{
+	char **args = calloc((size_t)argc + 2, sizeof(char *));
+	if (!args) {
+		fprintf(stderr, "berth: out of memory\n");
+		exit(125);
+	}
+	args[0] = "node";
+	args[1] = (char *)entry;
+	for (int i = 1; i < argc; i++)
+		args[i + 1] = argv[i];
+	if (*node)
+		execv(node, args);
+	else
+		execvp("node", args);
+	fprintf(stderr, "berth: cannot run node (%s): %s; berth needs Node.js 20 in PATH\n", *node ? node : "node", strerror(errno));
+	exit(127);
+}
+
+/* Whether argv may be handed over (then it asks the listener, or starts one for the next time):
+ * the verbs that repeat, `run` detached. A first look; src/cli/berth/prestarted.ts decides, from
+ * the parsed flags. Anything else runs in its own node at once, without a round trip. */
+static int pre_hot_verb(int argc, char **argv)
+{
+	static const char *const hot[] = { "run", "create", "start", "stop", "kill", "rm", "restart", "pause", "unpause", "rename", 0 };
+	int i = 1;
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "--root") || !strcmp(argv[i], "--state-root"))
+			i++;
+		i++;
+	}
+	if (i < argc && !strcmp(argv[i], "container"))
+		i++;
+	if (i >= argc)
+		return 0;
+	int k = 0;
+	while (hot[k] && strcmp(argv[i], hot[k]))
+		k++;
+	if (!hot[k])
+		return 0;
+	if (k > 0)
+		return 1;
+	/* `run` only detached: a -d, --detach or short flags with d (-itd); a false match (the
+	 * container's own `ls -d`) only costs node's refusal */
+	for (int j = i + 1; j < argc && strcmp(argv[j], "--"); j++) {
+		const char *a = argv[j];
+		if (!strcmp(a, "--detach") || !strcmp(a, "--detach=true"))
+			return 1;
+		if (a[0] == '-' && a[1] != '-' && strchr(a, 'd') && strspn(a + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(a + 1))
+			return 1;
+	}
+	return 0;
+}
+
+/* FNV-1a: names the socket after everything that makes a build (not a secret, only a name). */
+static void pre_hash(unsigned long long *h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	for (size_t i = 0; i < len; i++)
+		*h = (*h ^ p[i]) * 0x100000001b3ULL;
+}
+
+static void pre_hash_file(unsigned long long *h, const char *path)
+{
+	struct stat st;
+	memset(&st, 0, sizeof(st));
+	stat(path, &st);
+	unsigned long long v[5] = { st.st_dev, st.st_ino, (unsigned long long)st.st_size, (unsigned long long)st.st_mtim.tv_sec, (unsigned long long)st.st_mtim.tv_nsec };
+	pre_hash(h, v, sizeof(v));
+}
+
+/* This process's situation (as pre_same_situation compares it), into h: callers in different
+ * situations get listeners of their own, none is left to the cold path for good. */
+static void pre_hash_situation(unsigned long long *h)
+{
+	char path[64], buf[8192], line[512];
+	struct stat st;
+	for (int i = 0; pre_ns[i]; i++) {
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", pre_ns[i]);
+		if (stat(path, &st) == 0)
+			pre_hash(h, &st.st_ino, sizeof(st.st_ino));
+	}
+	if (stat("/", &st) == 0) {
+		pre_hash(h, &st.st_dev, sizeof(st.st_dev));
+		pre_hash(h, &st.st_ino, sizeof(st.st_ino));
+	}
+	for (int i = 0; pre_files[i]; i++) {
+		snprintf(path, sizeof(path), "/proc/self/%s", pre_files[i]);
+		ssize_t n = pre_slurp(path, buf, sizeof(buf));
+		if (n > 0)
+			pre_hash(h, buf, (size_t)n);
+	}
+	if (pre_slurp("/proc/self/status", buf, sizeof(buf)) > 0)
+		for (int i = 0; pre_status_keys[i]; i++) {
+			pre_status_line(buf, pre_status_keys[i], line, sizeof(line));
+			pre_hash(h, line, strlen(line));
+		}
+	long io = syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, 0);
+	pre_hash(h, &io, sizeof(io));
+	char sched[128];
+	if (pre_sched("/proc/self/stat", sched, sizeof(sched)) == 0)
+		pre_hash(h, sched, strlen(sched));
+}
+
+/* The directory of the sockets: ours alone (0700, owned by us, not a link), or none. */
+static int pre_socket_dir(char *dir, size_t len)
+{
+	const char *d = getenv("BERTH_PRESTART_DIR");
+	if (d && *d)
+		snprintf(dir, len, "%s", d);
+	else if (getuid() == 0)
+		snprintf(dir, len, "/run/berth-prestart");
+	else if ((d = getenv("XDG_RUNTIME_DIR")) && *d == '/')
+		snprintf(dir, len, "%s/berth-prestart", d);
+	else
+		return -1;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -1;
+	struct stat st;
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077))
+		return -1;
+	return 0;
+}
+
+/* Whether a listener here found node unable to start in the last minute (SOCK.broken): a broken
+ * install is not retried at every command. */
+static int pre_recently_broken(const char *sock)
+{
+	char path[PATH_MAX + 80];
+	struct stat st;
+	struct timespec now;
+	snprintf(path, sizeof(path), "%s.broken", sock);
+	clock_gettime(CLOCK_REALTIME, &now);
+	return stat(path, &st) == 0 && now.tv_sec - st.st_mtim.tv_sec < 60;
+}
+
+/* Starts the listener, detached from this command (its own session, no inherited descriptor),
+ * and returns at once. */
+static void pre_start_listener(const char *exe, const char *sock, const char *node, const char *entry)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return;
+	if (pid > 0) {
+		waitpid(pid, 0, 0);
+		return;
+	}
+	if (fork() != 0)
+		_exit(0);
+	setsid();
+	int null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	syscall(SYS_close_range, 3, ~0U, 0);
+	if (chdir("/") < 0)
+		_exit(1);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, 0);
+	char *args[] = { "berth-prestart", "prestart", (char *)sock, (char *)node, (char *)entry, 0 };
+	execv(exe, args);
+	_exit(1);
+}
+
+/* "rows cols" if fd is a terminal, else "0". */
+static void pre_tty(int fd, char *out, size_t len)
+{
+	struct winsize ws;
+	if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0)
+		snprintf(out, len, "%u %u", ws.ws_row, ws.ws_col);
+	else if (isatty(fd))
+		snprintf(out, len, "24 80");
+	else
+		snprintf(out, len, "0");
+}
+
+static int pre_send_request(int s, int argc, char **argv)
+{
+	char out[32], err[32], num[16];
+	struct stat a, b;
+	pre_tty(1, out, sizeof(out));
+	pre_tty(2, err, sizeof(err));
+	/* one file for both (2>&1, a terminal): node writes both to its stdout, in order */
+	const char *merged = fstat(1, &a) == 0 && fstat(2, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino ? "1" : "0";
+	snprintf(num, sizeof(num), "%d", argc - 1);
+	size_t len = 2 + strlen(out) + 1 + strlen(err) + 1 + 2 + strlen(num) + 1;
+	for (int i = 1; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	for (char **e = environ; *e; e++)
+		len += strlen(*e) + 1;
+	if (len > PRESTART_MAX_REQUEST)
+		return -1;
+	char *buf = malloc(len + 8);
+	if (!buf)
+		return -1;
+	memcpy(buf, "BRT2", 4);
+	uint32_t l = (uint32_t)len;
+	memcpy(buf + 4, &l, 4);
+	char *p = buf + 8;
+	p = stpcpy(p, "2") + 1;
+	p = stpcpy(p, out) + 1;
+	p = stpcpy(p, err) + 1;
+	p = stpcpy(p, merged) + 1;
+	p = stpcpy(p, num) + 1;
+	for (int i = 1; i < argc; i++)
+		p = stpcpy(p, argv[i]) + 1;
+	for (char **e = environ; *e; e++)
+		p = stpcpy(p, *e) + 1;
+	int r = pre_send_all(s, buf, len + 8);
+	free(buf);
+	return r;
+}
+
+/* The listener's proof request ('N', its pid, a descriptor number): take that descriptor from it
+ * (pidfd_getfd, which the kernel allows only to a process that may ptrace it: not to one confined
+ * by Landlock, Yama or an LSM where the listener is not) and send back what it holds. */
+static int pre_prove(int s, const char *n)
+{
+	int32_t pid, fd;
+	memcpy(&pid, n + 1, 4);
+	memcpy(&fd, n + 5, 4);
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return -1;
+	int got = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	close(pidfd);
+	if (got < 0)
+		return -1;
+	char proof[17] = { 'P' };
+	ssize_t r = pread(got, proof + 1, 16, 0);
+	close(got);
+	return r == 16 ? pre_send_all(s, proof, sizeof(proof)) : -1;
+}
+
+/* Copies what pipe `from` holds now to `to`; returns 1 at its end or when `to` is gone (node
+ * then gets EPIPE, as it would writing there itself), else 0. */
+static int pre_copy(int from, int to)
+{
+	char buf[16384];
+	for (;;) {
+		ssize_t n = read(from, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return 0;
+		if (n == 0 || pre_write_all(to, buf, (size_t)n) < 0)
+			return 1;
+	}
+}
+
+/* After 'A': node's stdout and stderr (its pipes' read ends, out and err) are copied here to ours,
+ * signals are forwarded, and this process ends as node's command ended. */
+__attribute__((noreturn)) static void pre_follow(int s, int out, int err)
+{
+	static const int fwd[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGCONT, 0 };
+	sigset_t set;
+	sigemptyset(&set);
+	for (int i = 0; fwd[i]; i++)
+		sigaddset(&set, fwd[i]);
+	sigprocmask(SIG_BLOCK, &set, 0);
+	signal(SIGPIPE, SIG_IGN); /* a reader gone is seen as EPIPE (pre_copy) */
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	fcntl(out, F_SETFL, O_NONBLOCK);
+	fcntl(err, F_SETFL, O_NONBLOCK);
+	for (;;) {
+		struct pollfd p[4] = { { .fd = s, .events = POLLIN }, { .fd = sfd, .events = POLLIN }, { .fd = out, .events = POLLIN }, { .fd = err, .events = POLLIN } };
+		if (poll(p, 4, -1) < 0)
+			continue;
+		if (p[2].revents && pre_copy(out, 1))
+			out = (close(out), -1);
+		if (p[3].revents && pre_copy(err, 2))
+			err = (close(err), -1);
+		if (sfd >= 0 && (p[1].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				/* ctrl-z: node stops, then this process, as the shell expects of its job */
+				unsigned char b = si.ssi_signo == SIGTSTP ? SIGSTOP : (unsigned char)si.ssi_signo;
+				pre_send_all(s, &b, 1);
+				if (si.ssi_signo == SIGTSTP)
+					raise(SIGSTOP);
+			}
+		}
+		if (p[0].revents) {
+			char st[5];
+			if (pre_read_all(s, st, 5, -1) < 0) {
+				fprintf(stderr, "berth: the prestarted process that ran this command was lost; its outcome is unknown (see 'berth ps -a')\n");
+				exit(125);
+			}
+			/* all node wrote before its status is in the pipes (what its children write later is not waited for) */
+			if (out >= 0)
+				pre_copy(out, 1);
+			if (err >= 0)
+				pre_copy(err, 2);
+			int32_t v;
+			memcpy(&v, st + 1, 4);
+			if (st[0] == 'S' && v > 0 && v < 65) {
+				signal(v, SIG_DFL);
+				sigprocmask(SIG_UNBLOCK, &set, 0);
+				raise(v);
+				exit(128 + v);
+			}
+			exit(v & 0xff);
+		}
+	}
+}
+
+/* Reads the listener's answers up to 'A' (with node's pipes) or 'C'; returns 0 and the pipes on 'A'. */
+static int pre_answered(int s, int *out, int *err)
+{
+	for (;;) {
+		char a[17];
+		int fds[2] = { -1, -1 };
+		char cbuf[CMSG_SPACE(sizeof(fds))];
+		struct iovec iov = { .iov_base = a, .iov_len = 1 };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+		struct pollfd p = { .fd = s, .events = POLLIN };
+		if (poll(&p, 1, 15000) != 1 || recvmsg(s, &msg, MSG_CMSG_CLOEXEC) != 1)
+			return -1;
+		for (struct cmsghdr *m = CMSG_FIRSTHDR(&msg); m; m = CMSG_NXTHDR(&msg, m))
+			if (m->cmsg_level == SOL_SOCKET && m->cmsg_type == SCM_RIGHTS && m->cmsg_len == CMSG_LEN(sizeof(fds)))
+				memcpy(fds, CMSG_DATA(m), sizeof(fds));
+		if (a[0] == 'A' && fds[0] >= 0 && fds[1] >= 0 && pre_send_all(s, "G", 1) == 0) {
+			*out = fds[0];
+			*err = fds[1];
+			return 0;
+		}
+		if (fds[0] >= 0)
+			close(fds[0]);
+		if (fds[1] >= 0)
+			close(fds[1]);
+		if (a[0] != 'N' || pre_read_all(s, a + 1, 8, 2000) < 0 || pre_prove(s, a) < 0)
+			return -1;
+	}
+}
+
+int berth_client_main(int argc, char **argv)
+{
+	char exe[PATH_MAX], entry[PATH_MAX + 32], bundle[PATH_MAX + 32], node[PATH_MAX], dir[PATH_MAX], sock[PATH_MAX + 64];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0) {
+		fprintf(stderr, "berth: cannot find its own program (/proc/self/exe): %s\n", strerror(errno));
+		return 125;
+	}
+	exe[n] = 0;
+	char root[PATH_MAX];
+	memcpy(root, exe, (size_t)n + 1);
+	pre_dirname(root); /* dist */
+	pre_dirname(root); /* the package */
+	snprintf(entry, sizeof(entry), "%s/bin/berth-node.cjs", root);
+	snprintf(bundle, sizeof(bundle), "%s/dist/bundle/cjs/berth.cjs", root);
+	pre_node_env();
+	if (pre_find_node(node, sizeof(node)) < 0)
+		node[0] = 0;
+	const char *off = getenv("BERTH_PRESTART");
+	/* a closed stdin, stdout or stderr: node's own start deals with it (and the socket below must
+	 * not take its number) */
+	int closed = fcntl(0, F_GETFD) < 0 || fcntl(1, F_GETFD) < 0 || fcntl(2, F_GETFD) < 0;
+	if (closed || !node[0] || (off && !strcmp(off, "0")) || !pre_hot_verb(argc, argv) || pre_socket_dir(dir, sizeof(dir)) < 0)
+		pre_run_cold(node, entry, argc, argv);
+
+	char real[PATH_MAX];
+	unsigned long long h = 0xcbf29ce484222325ULL;
+	if (realpath(node, real))
+		pre_hash(&h, real, strlen(real));
+	pre_hash_file(&h, node);
+	pre_hash_file(&h, bundle);
+	pre_hash_file(&h, entry);
+	pre_hash_file(&h, exe);
+	pre_hash_situation(&h);
+	if ((size_t)snprintf(sock, sizeof(sock), "%s/%016llx.sock", dir, h) >= sizeof(struct sockaddr_un) - 2)
+		pre_run_cold(node, entry, argc, argv);
+
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	strcpy(a.sun_path, sock);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		if (s >= 0 && (errno == ENOENT || errno == ECONNREFUSED) && !pre_recently_broken(sock))
+			pre_start_listener(exe, sock, node, entry);
+		pre_run_cold(node, entry, argc, argv);
+	}
+	int out, err;
+	if (pre_send_request(s, argc, argv) < 0 || pre_answered(s, &out, &err) < 0) {
+		close(s);
+		pre_run_cold(node, entry, argc, argv);
+	}
+	pre_follow(s, out, err); /* from 'G' on, node runs the command: this process can only follow */
+}
+
+/* ---- the listener: `berth-shim prestart SOCK NODE ENTRY` ---- */
+
+struct pre_node {
+	pid_t pid;
+	int pidfd, ctl, out, err; /* ctl: fd 3 of node; out, err: its stdout and stderr */
+	int ready, was_ready; /* waiting for a command now; ever */
+	int done; /* its command's status is known (or it declined, or was killed): it is ending */
+};
+
+/* Starts a node process that loads the bundle and waits on fd 3. */
+static int pre_spawn_node(struct pre_node *w, const char *node, const char *entry)
+{
+	int ctl[2], out[2], err[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0)
+		return -1;
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+		return -1;
+	pid_t parent = getpid(), pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		/* the listener's end is its command's (the caller learns it from its socket) */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+			_exit(1);
+		int null = open("/dev/null", O_RDONLY);
+		dup2(null, 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		dup2(ctl[1], 3);
+		syscall(SYS_close_range, 4, ~0U, 0);
+		setenv("BERTH_PRESTARTED", "3", 1);
+		char *args[] = { "node", (char *)entry, 0 };
+		execv(node, args);
+		_exit(127);
+	}
+	close(ctl[1]);
+	close(out[1]);
+	close(err[1]);
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	fcntl(err[0], F_SETFL, O_NONBLOCK);
+	*w = (struct pre_node){ .pid = pid, .pidfd = (int)syscall(SYS_pidfd_open, pid, 0), .ctl = ctl[0], .out = out[0], .err = err[0] };
+	return w->pidfd < 0 ? -1 : 0;
+}
+
+static void pre_close_node(struct pre_node *w)
+{
+	close(w->pidfd);
+	close(w->ctl);
+	close(w->out);
+	close(w->err);
+	w->pid = 0;
+}
+
+/* Copies what is waiting in pipe `from` to `to` (-1: discard). Returns -1 when `to` is gone, 1
+ * at the pipe's end, else 0. */
+static int pre_relay(int from, int to)
+{
+	char buf[16384];
+	for (;;) {
+		ssize_t n = read(from, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			return 1;
+		if (n < 0)
+			return 0;
+		if (to >= 0 && pre_write_all(to, buf, (size_t)n) < 0)
+			return -1;
+	}
+}
+
+/* Whether /proc/<pid>/<name> and /proc/self/<name> read the same (both unreadable counts). */
+static int pre_same_file(pid_t pid, const char *name)
+{
+	char a[8192], b[8192], pa[64], pb[64];
+	snprintf(pa, sizeof(pa), "/proc/%d/%s", (int)pid, name);
+	snprintf(pb, sizeof(pb), "/proc/self/%s", name);
+	ssize_t la = pre_slurp(pa, a, sizeof(a)), lb = pre_slurp(pb, b, sizeof(b));
+	return la == lb && (la < 0 || !memcmp(a, b, (size_t)la));
+}
+
+static int pre_same_inode(const char *pa, const char *pb)
+{
+	struct stat a, b;
+	if (stat(pa, &a) < 0 || stat(pb, &b) < 0)
+		return 0;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Whether the caller `pid` is in our situation (see the top of this file); its umask in *umask_out. */
+static int pre_same_situation(pid_t pid, unsigned *umask_out)
+{
+	const char *const *ns = pre_ns, *const *keys = pre_status_keys, *const *files = pre_files;
+	char pa[96], pb[96];
+	for (int i = 0; ns[i]; i++) {
+		snprintf(pa, sizeof(pa), "/proc/%d/ns/%s", (int)pid, ns[i]);
+		snprintf(pb, sizeof(pb), "/proc/self/ns/%s", ns[i]);
+		if (!pre_same_inode(pa, pb) && (access(pb, F_OK) == 0 || access(pa, F_OK) == 0))
+			return 0;
+	}
+	snprintf(pa, sizeof(pa), "/proc/%d/root", (int)pid);
+	snprintf(pb, sizeof(pb), "/proc/%d/exe", (int)pid);
+	if (!pre_same_inode(pa, "/") || !pre_same_inode(pb, "/proc/self/exe"))
+		return 0;
+	for (int i = 0; files[i]; i++)
+		if (!pre_same_file(pid, files[i]))
+			return 0;
+	char sa[8192], sb[8192], la[512], lb[512];
+	snprintf(pa, sizeof(pa), "/proc/%d/status", (int)pid);
+	if (pre_slurp(pa, sa, sizeof(sa)) <= 0 || pre_slurp("/proc/self/status", sb, sizeof(sb)) <= 0)
+		return 0;
+	for (int i = 0; keys[i]; i++) {
+		pre_status_line(sa, keys[i], la, sizeof(la));
+		pre_status_line(sb, keys[i], lb, sizeof(lb));
+		if (strcmp(la, lb))
+			return 0;
+	}
+	/* under a seccomp filter: what it forbids cannot be compared, so nothing is handed over */
+	pre_status_line(sa, "Seccomp:", la, sizeof(la));
+	if (strcmp(la, "Seccomp:\t0"))
+		return 0;
+	pre_status_line(sa, "Umask:", la, sizeof(la));
+	if (!la[0])
+		return 0;
+	*umask_out = (unsigned)strtoul(la + 6, 0, 8);
+	snprintf(pa, sizeof(pa), "/proc/%d/stat", (int)pid);
+	if (pre_sched(pa, la, sizeof(la)) < 0 || pre_sched("/proc/self/stat", lb, sizeof(lb)) < 0 || strcmp(la, lb))
+		return 0;
+	/* the I/O priority (ionice) */
+	return syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, pid) == syscall(SYS_ioprio_get, 1, 0);
+}
+
+struct pre_client {
+	int sock; /* the caller whose command node runs, or -1 */
+};
+
+/* The command has ended (kind 'X': exit status v; 'S': killed by signal v): the caller learns it. */
+static void pre_finish(struct pre_client *c, char kind, int32_t v)
+{
+	if (c->sock >= 0) {
+		char end[5];
+		end[0] = kind;
+		memcpy(end + 1, &v, 4);
+		pre_send_all(c->sock, end, 5);
+		close(c->sock);
+	}
+	c->sock = -1;
+}
+
+/* The caller proves it may ptrace this listener (pre_prove): what /proc cannot show (Landlock,
+ * Yama, an LSM's ptrace rules) stops it there as it would stop it acting from here. */
+static int pre_challenge(int s, long deadline)
+{
+	unsigned char nonce[16];
+	int ok = -1, mfd = (int)syscall(SYS_memfd_create, "berth-prestart-proof", MFD_CLOEXEC);
+	if (mfd < 0 || syscall(SYS_getrandom, nonce, sizeof(nonce), 0) != sizeof(nonce) || pwrite(mfd, nonce, sizeof(nonce), 0) != sizeof(nonce))
+		goto out;
+	char n[9] = { 'N' }, proof[17];
+	int32_t me = getpid(), fd = mfd;
+	memcpy(n + 1, &me, 4);
+	memcpy(n + 5, &fd, 4);
+	if (pre_send_all(s, n, sizeof(n)) == 0 && pre_read_by(s, proof, sizeof(proof), deadline) == 0 && proof[0] == 'P' && !memcmp(proof + 1, nonce, sizeof(nonce)))
+		ok = 0;
+out:
+	if (mfd >= 0)
+		close(mfd);
+	return ok;
+}
+
+/* Takes one caller's request and gives it to node w. Returns 1 if node runs the command
+ * (c->sock set), 0 if the caller was told to run it itself. */
+static int pre_take(int s, struct pre_node *w, struct pre_client *c)
+{
+	char *req = 0;
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	int pidfd = -1;
+	socklen_t pl = sizeof(pidfd);
+	char head[8];
+	unsigned um = 0;
+	uint32_t len;
+	long deadline = pre_now_ms() + 1000; /* the whole exchange: a caller that stalls is dropped */
+
+	/* node still starting (the command before this one has just ended): it is further along than a
+	 * node the caller would start now */
+	char r;
+	if (!w->ready && pre_read_all(w->ctl, &r, 1, 3000) == 0 && r == 'R')
+		w->ready = w->was_ready = 1;
+	if (!w->ready || getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != getuid() || cred.gid != getgid())
+		goto cold;
+	if (getsockopt(s, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &pl) < 0 || pidfd < 0)
+		goto cold;
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	if (pre_read_by(s, head, 8, deadline) < 0 || memcmp(head, "BRT2", 4))
+		goto cold;
+	memcpy(&len, head + 4, 4);
+	if (len < 2 || len > PRESTART_MAX_REQUEST)
+		goto cold;
+	/* the situation is read while the caller is known to be alive (its pidfd), so its pid is its own */
+	if (!pre_same_situation(cred.pid, &um) || syscall(SYS_pidfd_send_signal, pidfd, 0, 0, 0) < 0)
+		goto cold;
+	char cwd[PATH_MAX], link[64], umask_s[16];
+	snprintf(link, sizeof(link), "/proc/%d/cwd", (int)cred.pid);
+	ssize_t n = readlink(link, cwd, sizeof(cwd) - 1);
+	if (n <= 0 || cwd[0] != '/')
+		goto cold;
+	cwd[n] = 0;
+	if ((n > 10 && !strcmp(cwd + n - 10, " (deleted)")) || syscall(SYS_pidfd_send_signal, pidfd, 0, 0, 0) < 0)
+		goto cold;
+	snprintf(umask_s, sizeof(umask_s), "%o", um);
+	/* to node: "2", cwd, umask, then the caller's strings after its own "2" */
+	size_t hl = 2 + strlen(cwd) + 1 + strlen(umask_s) + 1;
+	req = malloc(4 + hl + len);
+	if (!req)
+		goto cold;
+	char *q = req + 4;
+	q = stpcpy(q, "2") + 1;
+	q = stpcpy(q, cwd) + 1;
+	q = stpcpy(q, umask_s) + 1;
+	if (pre_read_by(s, q, len, deadline) < 0 || q[len - 1] != 0 || memcmp(q, "2", 2))
+		goto cold;
+	memmove(q, q + 2, len - 2);
+	uint32_t total = (uint32_t)(hl + len - 2);
+	memcpy(req, &total, 4);
+	if (pre_challenge(s, deadline) < 0)
+		goto cold;
+	/* from here node has the request: it answers, and exits if it declines */
+	w->ready = 0;
+	char yes;
+	if (pre_send_all(w->ctl, req, 4 + total) < 0 || pre_read_all(w->ctl, &yes, 1, 10000) < 0 || yes != 'A')
+		goto cold;
+	/* its stdout and stderr go to the caller, which copies them to its own: a reader that stalls
+	 * stalls that caller only */
+	int fds[2] = { w->out, w->err };
+	char cbuf[CMSG_SPACE(sizeof(fds))];
+	memset(cbuf, 0, sizeof(cbuf));
+	struct iovec iov = { .iov_base = "A", .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *m = CMSG_FIRSTHDR(&msg);
+	m->cmsg_level = SOL_SOCKET;
+	m->cmsg_type = SCM_RIGHTS;
+	m->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(m), fds, sizeof(fds));
+	char go;
+	/* 'G': the caller follows (it no longer runs the command itself), and only then node starts */
+	if (sendmsg(s, &msg, MSG_NOSIGNAL) != 1 || pre_read_by(s, &go, 1, pre_now_ms() + 2000) < 0 || go != 'G' || pre_send_all(w->ctl, "G", 1) < 0) {
+		kill(w->pid, SIGKILL); /* it had not started */
+		goto cold;
+	}
+	close(w->out);
+	close(w->err);
+	w->out = w->err = -1;
+	free(req);
+	close(pidfd);
+	c->sock = s;
+	return 1;
+cold:
+	(void)!send(s, "C", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	free(req);
+	if (pidfd >= 0)
+		close(pidfd);
+	close(s);
+	return 0;
+}
+
+int prestart_main(int argc, char **argv)
+{
+	if (argc != 5) {
+		fprintf(stderr, "berth-shim prestart: internal helper of berth; not meant to be run by hand\n");
+		return 2;
+	}
+	const char *sock = argv[2], *node = argv[3], *entry = argv[4];
+	prctl(PR_SET_NAME, "berth-prestart", 0, 0, 0);
+	signal(SIGPIPE, SIG_IGN);
+	char lock[PATH_MAX + 8];
+	snprintf(lock, sizeof(lock), "%s.lock", sock);
+	int lfd = open(lock, O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) < 0)
+		return 0; /* another listener has this build */
+	long idle_ms = PRESTART_IDLE_MS;
+	const char *idle = getenv("BERTH_PRESTART_IDLE_MS");
+	if (idle && *idle)
+		idle_ms = strtol(idle, 0, 10);
+
+	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock);
+	unlink(sock);
+	mode_t old = umask(077);
+	int bound = ls >= 0 && bind(ls, (struct sockaddr *)&a, sizeof(a)) == 0;
+	umask(old);
+	struct stat mine;
+	if (!bound || listen(ls, 64) < 0 || stat(sock, &mine) < 0)
+		return 1;
+
+	struct pre_node w = { 0 };
+	struct pre_client c = { -1 };
+	if (pre_spawn_node(&w, node, entry) < 0)
+		goto out;
+	long last = pre_now_ms();
+	for (;;) {
+		struct pollfd p[6] = {
+			{ .fd = ls, .events = POLLIN }, { .fd = w.pidfd, .events = POLLIN }, { .fd = w.ctl, .events = POLLIN },
+			{ .fd = w.out, .events = POLLIN }, { .fd = w.err, .events = POLLIN }, { .fd = c.sock, .events = POLLIN },
+		};
+		/* ctl: 'R' from a starting node, then (read in pre_take) its answer, then 'X' + status
+		 * from a node that ran a command; nothing once it is ending */
+		if (w.ready || w.done)
+			p[2].fd = -1;
+		/* while the last node ends, callers wait in the backlog for the next one */
+		if (w.done)
+			p[0].fd = -1;
+		long wait = c.sock >= 0 || w.done ? -1 : last + idle_ms - pre_now_ms();
+		if (c.sock < 0 && !w.done && wait <= 0)
+			break;
+		int r = poll(p, 6, (int)(wait > INT32_MAX ? INT32_MAX : wait));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		/* what a waiting node writes (a warning) goes nowhere; a command's output goes to its caller */
+		if (p[3].revents && pre_relay(w.out, -1) != 0)
+			w.out = (close(w.out), -1);
+		if (p[4].revents && pre_relay(w.err, -1) != 0)
+			w.err = (close(w.err), -1);
+		if (p[2].revents) {
+			char b[5];
+			if (c.sock >= 0) { /* the command's status, told before node's own exit (~10 ms) */
+				int32_t v;
+				if (pre_read_all(w.ctl, b, 5, 1000) == 0 && b[0] == 'X') {
+					memcpy(&v, b + 1, 4);
+					pre_finish(&c, 'X', v);
+				}
+				w.done = 1;
+			} else if (read(w.ctl, b, 1) == 1 && b[0] == 'R') {
+				w.ready = w.was_ready = 1;
+			} else {
+				w.done = 1; /* declined, or gone */
+			}
+		}
+		if (p[5].revents && c.sock >= 0) {
+			unsigned char sig;
+			ssize_t n = read(c.sock, &sig, 1);
+			/* only these: whatever else a caller sends is not a signal of its own to forward
+			 * (SIGUSR1 would open node's inspector) */
+			if (n == 1 && (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT || sig == SIGSTOP || sig == SIGCONT))
+				kill(w.pid, sig);
+			else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+				kill(w.pid, SIGKILL); /* the caller was killed: so is its command, as with a cold one */
+				c.sock = (close(c.sock), -1);
+				w.done = 1;
+			}
+		}
+		if (p[1].revents) {
+			int st = 0;
+			waitpid(w.pid, &st, 0);
+			if (c.sock >= 0)
+				pre_finish(&c, WIFSIGNALED(st) ? 'S' : 'X', WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+			int was_ready = w.was_ready;
+			pre_close_node(&w);
+			last = pre_now_ms();
+			/* a node that died before it was ready (a broken install) would only die again: said
+			 * for a minute to the callers that would start another listener (pre_recently_broken) */
+			if (!was_ready) {
+				snprintf(lock, sizeof(lock), "%s.broken", sock);
+				int bfd = open(lock, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+				if (bfd >= 0)
+					close(bfd);
+				snprintf(lock, sizeof(lock), "%s.lock", sock);
+				break;
+			}
+			if (pre_spawn_node(&w, node, entry) < 0)
+				break;
+			continue;
+		}
+		if (p[0].revents) {
+			int s = accept4(ls, 0, 0, SOCK_CLOEXEC);
+			if (s >= 0 && c.sock >= 0) {
+				(void)!write(s, "C", 1); /* one command at a time: the others start node themselves */
+				close(s);
+			} else if (s >= 0) {
+				pre_take(s, &w, &c);
+			}
+			last = pre_now_ms();
+		}
+	}
+out:
+	if (w.pid > 0)
+		kill(w.pid, SIGKILL);
+	struct stat now;
+	if (stat(sock, &now) == 0 && now.st_ino == mine.st_ino && now.st_dev == mine.st_dev)
+		unlink(sock);
+	/* the lock file too (a listener starting now may take the unlinked one: two listeners then,
+	 * the later one's socket the reachable one, the other idles out) */
+	unlink(lock);
+	return 0;
+}

@@ -116,6 +116,11 @@ for (const p of peers) {
 const [bd, pd] = peers;
 add(`start ${D} detached (s)`, bd.ms / 1000, pd && pd.ms / 1000, f2);
 add('idle container incl. monitor, PSS (KiB)', bd.kib, pd?.kib);
+// what berth keeps between commands while they come (native/berth-prestart.c): the listener and
+// its waiting node, once per user (not per container); gone 30 s after the last command
+const listeners = readdirSync('/proc').filter((x) => /^\d+$/.test(x) && read(`/proc/${x}/cmdline`).startsWith('berth-prestart\0prestart\0/run/berth-prestart/'));
+const prestartKib = listeners.flatMap((l) => tree(Number(l), kids)).reduce((a, pid) => a + pss(pid), 0);
+add('berth: prestarted node + listener, PSS (KiB, once per user)', prestartKib, undefined);
 berth(['rm', '-f', ...bd.ids]);
 if (pd) podman(['rm', '-f', '-t', '0', ...pd.ids]);
 

@@ -615,24 +615,25 @@ int berth_client_main(int argc, char **argv)
 
 /* ---- the listener: `berth-shim prestart SOCK NODE ENTRY` ---- */
 
+/* A node process's life here: starting (loading, until its 'R'), ready (waiting for a command),
+ * running one (for the caller on `sock`), ending (its status told, or declined, or killed). */
+enum { PRE_FREE, PRE_STARTING, PRE_READY, PRE_RUNNING, PRE_ENDING };
+
 struct pre_node {
+	int state;
 	pid_t pid;
-	int pidfd, ctl, out, err; /* ctl: fd 3 of node; out, err: its stdout and stderr */
-	int ready, was_ready; /* waiting for a command now; ever */
-	int done; /* its command's status is known (or it declined, or was killed): it is ending */
+	int pidfd, ctl, out, err; /* ctl: fd 3 of node; out, err: its stdout and stderr until handed over */
+	int sock; /* PRE_RUNNING: the caller, until it has its status */
+	int was_ready;
 };
 
 /* Starts a node process that loads the bundle and waits on fd 3. */
 static int pre_spawn_node(struct pre_node *w, const char *node, const char *entry)
 {
-	int ctl[2], out[2], err[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0)
-		return -1;
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
-		return -1;
-	pid_t parent = getpid(), pid = fork();
-	if (pid < 0)
-		return -1;
+	int ctl[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	pid_t parent = getpid(), pid = -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) == 0 && pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0)
+		pid = fork();
 	if (pid == 0) {
 		/* the listener's end is its command's (the caller learns it from its socket) */
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
@@ -648,22 +649,41 @@ static int pre_spawn_node(struct pre_node *w, const char *node, const char *entr
 		execv(node, args);
 		_exit(127);
 	}
-	close(ctl[1]);
-	close(out[1]);
-	close(err[1]);
+	for (int k = 0; k < 2; k++) { /* ours are [0]; [1] are node's, or all go on failure */
+		int *f[3] = { ctl, out, err };
+		for (int m = 0; m < 3; m++)
+			if (f[m][k] >= 0 && (k == 1 || pid < 0))
+				close(f[m][k]);
+	}
+	if (pid < 0)
+		return -1;
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	fcntl(err[0], F_SETFL, O_NONBLOCK);
-	*w = (struct pre_node){ .pid = pid, .pidfd = (int)syscall(SYS_pidfd_open, pid, 0), .ctl = ctl[0], .out = out[0], .err = err[0] };
-	return w->pidfd < 0 ? -1 : 0;
+	*w = (struct pre_node){ .state = PRE_STARTING, .pid = pid, .pidfd = (int)syscall(SYS_pidfd_open, pid, 0), .ctl = ctl[0], .out = out[0], .err = err[0], .sock = -1 };
+	if (w->pidfd < 0) { /* cannot be watched: not used */
+		kill(pid, SIGKILL);
+		waitpid(pid, 0, 0);
+		close(w->ctl);
+		close(w->out);
+		close(w->err);
+		w->state = PRE_FREE;
+		return -1;
+	}
+	return 0;
 }
 
+/* Forgets a node that has been reaped. */
 static void pre_close_node(struct pre_node *w)
 {
 	close(w->pidfd);
 	close(w->ctl);
-	close(w->out);
-	close(w->err);
-	w->pid = 0;
+	if (w->out >= 0)
+		close(w->out);
+	if (w->err >= 0)
+		close(w->err);
+	if (w->sock >= 0)
+		close(w->sock);
+	*w = (struct pre_node){ .state = PRE_FREE, .sock = -1, .out = -1, .err = -1 };
 }
 
 /* Copies what is waiting in pipe `from` to `to` (-1: discard). Returns -1 when `to` is gone, 1
@@ -745,21 +765,17 @@ static int pre_same_situation(pid_t pid, unsigned *umask_out)
 	return syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, pid) == syscall(SYS_ioprio_get, 1, 0);
 }
 
-struct pre_client {
-	int sock; /* the caller whose command node runs, or -1 */
-};
-
-/* The command has ended (kind 'X': exit status v; 'S': killed by signal v): the caller learns it. */
-static void pre_finish(struct pre_client *c, char kind, int32_t v)
+/* Its command has ended (kind 'X': exit status v; 'S': killed by signal v): the caller learns it. */
+static void pre_finish(struct pre_node *w, char kind, int32_t v)
 {
-	if (c->sock >= 0) {
+	if (w->sock >= 0) {
 		char end[5];
 		end[0] = kind;
 		memcpy(end + 1, &v, 4);
-		pre_send_all(c->sock, end, 5);
-		close(c->sock);
+		pre_send_all(w->sock, end, 5);
+		close(w->sock);
 	}
-	c->sock = -1;
+	w->sock = -1;
 }
 
 /* The caller proves it may ptrace this listener (pre_prove): what /proc cannot show (Landlock,
@@ -782,9 +798,10 @@ out:
 	return ok;
 }
 
-/* Takes one caller's request and gives it to node w. Returns 1 if node runs the command
- * (c->sock set), 0 if the caller was told to run it itself. */
-static int pre_take(int s, struct pre_node *w, struct pre_client *c)
+/* Takes one caller's request and gives it to node w (starting or ready). Returns 1 if node runs
+ * the command (w running, w->sock the caller), 0 if the caller was told to run it itself; w is
+ * then untouched, or ending if it had the request (it declined, or the caller left). */
+static int pre_take(int s, struct pre_node *w)
 {
 	char *req = 0;
 	struct ucred cred;
@@ -799,9 +816,9 @@ static int pre_take(int s, struct pre_node *w, struct pre_client *c)
 	/* node still starting (the command before this one has just ended): it is further along than a
 	 * node the caller would start now */
 	char r;
-	if (!w->ready && pre_read_all(w->ctl, &r, 1, 3000) == 0 && r == 'R')
-		w->ready = w->was_ready = 1;
-	if (!w->ready || getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != getuid() || cred.gid != getgid())
+	if (w->state == PRE_STARTING && pre_read_all(w->ctl, &r, 1, 3000) == 0 && r == 'R')
+		w->state = PRE_READY, w->was_ready = 1;
+	if (w->state != PRE_READY || getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != getuid() || cred.gid != getgid())
 		goto cold;
 	if (getsockopt(s, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &pl) < 0 || pidfd < 0)
 		goto cold;
@@ -840,7 +857,7 @@ static int pre_take(int s, struct pre_node *w, struct pre_client *c)
 	if (pre_challenge(s, deadline) < 0)
 		goto cold;
 	/* from here node has the request: it answers, and exits if it declines */
-	w->ready = 0;
+	w->state = PRE_ENDING;
 	char yes;
 	if (pre_send_all(w->ctl, req, 4 + total) < 0 || pre_read_all(w->ctl, &yes, 1, 10000) < 0 || yes != 'A')
 		goto cold;
@@ -867,7 +884,8 @@ static int pre_take(int s, struct pre_node *w, struct pre_client *c)
 	w->out = w->err = -1;
 	free(req);
 	close(pidfd);
-	c->sock = s;
+	w->state = PRE_RUNNING;
+	w->sock = s;
 	return 1;
 cold:
 	(void)!send(s, "C", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -908,100 +926,125 @@ int prestart_main(int argc, char **argv)
 	if (!bound || listen(ls, 64) < 0 || stat(sock, &mine) < 0)
 		return 1;
 
-	struct pre_node w = { 0 };
-	struct pre_client c = { -1 };
-	if (pre_spawn_node(&w, node, entry) < 0)
-		goto out;
+	/* nodes: the spare (starting or ready), the one running a command, the ones ending */
+	enum { SLOTS = 4 };
+	struct pre_node n[SLOTS];
+	for (int k = 0; k < SLOTS; k++)
+		n[k] = (struct pre_node){ .state = PRE_FREE, .sock = -1, .out = -1, .err = -1 };
+	int broken = 0;
 	long last = pre_now_ms();
 	for (;;) {
-		struct pollfd p[6] = {
-			{ .fd = ls, .events = POLLIN }, { .fd = w.pidfd, .events = POLLIN }, { .fd = w.ctl, .events = POLLIN },
-			{ .fd = w.out, .events = POLLIN }, { .fd = w.err, .events = POLLIN }, { .fd = c.sock, .events = POLLIN },
-		};
-		/* ctl: 'R' from a starting node, then (read in pre_take) its answer, then 'X' + status
-		 * from a node that ran a command; nothing once it is ending */
-		if (w.ready || w.done)
-			p[2].fd = -1;
-		/* while the last node ends, callers wait in the backlog for the next one */
-		if (w.done)
-			p[0].fd = -1;
-		long wait = c.sock >= 0 || w.done ? -1 : last + idle_ms - pre_now_ms();
-		if (c.sock < 0 && !w.done && wait <= 0)
+		int spare = -1, running = -1, free_slot = -1;
+		for (int k = 0; k < SLOTS; k++) {
+			if (n[k].state == PRE_STARTING || n[k].state == PRE_READY)
+				spare = k;
+			else if (n[k].state == PRE_RUNNING && n[k].sock >= 0)
+				running = k;
+			else if (n[k].state == PRE_FREE)
+				free_slot = k;
+		}
+		/* the next node starts as soon as one takes a command: back-to-back commands find it
+		 * loaded, not loading */
+		if (spare < 0 && !broken && free_slot >= 0 && pre_spawn_node(&n[free_slot], node, entry) == 0)
+			spare = free_slot;
+		long wait = running >= 0 ? -1 : last + idle_ms - pre_now_ms();
+		if (running < 0 && (wait <= 0 || broken))
 			break;
-		int r = poll(p, 6, (int)(wait > INT32_MAX ? INT32_MAX : wait));
+		/* per node: pidfd, ctl, out, err, caller; then the listening socket */
+		struct pollfd p[SLOTS * 5 + 1];
+		for (int k = 0; k < SLOTS; k++) {
+			struct pre_node *w = &n[k];
+			int live = w->state != PRE_FREE;
+			p[k * 5] = (struct pollfd){ .fd = live ? w->pidfd : -1, .events = POLLIN };
+			/* ctl: 'R' from a starting node; 'X' + status from one that ran a command (its answer
+			 * and 'G' are read in pre_take) */
+			p[k * 5 + 1] = (struct pollfd){ .fd = w->state == PRE_STARTING || w->state == PRE_RUNNING ? w->ctl : -1, .events = POLLIN };
+			p[k * 5 + 2] = (struct pollfd){ .fd = live ? w->out : -1, .events = POLLIN };
+			p[k * 5 + 3] = (struct pollfd){ .fd = live ? w->err : -1, .events = POLLIN };
+			p[k * 5 + 4] = (struct pollfd){ .fd = w->state == PRE_RUNNING ? w->sock : -1, .events = POLLIN };
+		}
+		p[SLOTS * 5] = (struct pollfd){ .fd = ls, .events = POLLIN };
+		int r = poll(p, SLOTS * 5 + 1, (int)(wait > INT32_MAX ? INT32_MAX : wait));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			break;
-		/* what a waiting node writes (a warning) goes nowhere; a command's output goes to its caller */
-		if (p[3].revents && pre_relay(w.out, -1) != 0)
-			w.out = (close(w.out), -1);
-		if (p[4].revents && pre_relay(w.err, -1) != 0)
-			w.err = (close(w.err), -1);
-		if (p[2].revents) {
-			char b[5];
-			if (c.sock >= 0) { /* the command's status, told before node's own exit (~10 ms) */
+		for (int k = 0; k < SLOTS; k++) {
+			struct pre_node *w = &n[k];
+			if (w->state == PRE_FREE)
+				continue;
+			/* what a waiting node writes (a warning) goes nowhere; a command's output goes to its caller */
+			if (p[k * 5 + 2].revents && pre_relay(w->out, -1) != 0)
+				w->out = (close(w->out), -1);
+			if (p[k * 5 + 3].revents && pre_relay(w->err, -1) != 0)
+				w->err = (close(w->err), -1);
+			if (p[k * 5 + 1].revents) {
+				char b[5];
 				int32_t v;
-				if (pre_read_all(w.ctl, b, 5, 1000) == 0 && b[0] == 'X') {
-					memcpy(&v, b + 1, 4);
-					pre_finish(&c, 'X', v);
+				if (w->state == PRE_STARTING) {
+					if (read(w->ctl, b, 1) == 1 && b[0] == 'R')
+						w->state = PRE_READY, w->was_ready = 1;
+					else
+						w->state = PRE_ENDING; /* gone: its pidfd tells */
+				} else { /* the command's status, told before node's own exit (~10 ms) */
+					if (pre_read_all(w->ctl, b, 5, 1000) == 0 && b[0] == 'X') {
+						memcpy(&v, b + 1, 4);
+						pre_finish(w, 'X', v);
+					}
+					w->state = PRE_ENDING;
 				}
-				w.done = 1;
-			} else if (read(w.ctl, b, 1) == 1 && b[0] == 'R') {
-				w.ready = w.was_ready = 1;
-			} else {
-				w.done = 1; /* declined, or gone */
+			}
+			if (p[k * 5 + 4].revents && w->sock >= 0) {
+				unsigned char sig;
+				ssize_t got = read(w->sock, &sig, 1);
+				/* only these: whatever else a caller sends is not a signal of its own to forward
+				 * (SIGUSR1 would open node's inspector) */
+				if (got == 1 && (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT || sig == SIGSTOP || sig == SIGCONT))
+					kill(w->pid, sig);
+				else if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) {
+					kill(w->pid, SIGKILL); /* the caller was killed: so is its command, as with a cold one */
+					w->sock = (close(w->sock), -1);
+					w->state = PRE_ENDING;
+				}
+			}
+			if (p[k * 5].revents) {
+				int st = 0;
+				waitpid(w->pid, &st, 0);
+				pre_finish(w, WIFSIGNALED(st) ? 'S' : 'X', WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+				/* a node that died before it was ready (a broken install) would only die again:
+				 * said for a minute to the callers that would start another listener
+				 * (pre_recently_broken) */
+				if (!w->was_ready) {
+					broken = 1;
+					char path[PATH_MAX + 16];
+					snprintf(path, sizeof(path), "%s.broken", sock);
+					int bfd = open(path, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+					if (bfd >= 0)
+						close(bfd);
+				}
+				pre_close_node(w);
+				last = pre_now_ms();
 			}
 		}
-		if (p[5].revents && c.sock >= 0) {
-			unsigned char sig;
-			ssize_t n = read(c.sock, &sig, 1);
-			/* only these: whatever else a caller sends is not a signal of its own to forward
-			 * (SIGUSR1 would open node's inspector) */
-			if (n == 1 && (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT || sig == SIGSTOP || sig == SIGCONT))
-				kill(w.pid, sig);
-			else if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
-				kill(w.pid, SIGKILL); /* the caller was killed: so is its command, as with a cold one */
-				c.sock = (close(c.sock), -1);
-				w.done = 1;
-			}
-		}
-		if (p[1].revents) {
-			int st = 0;
-			waitpid(w.pid, &st, 0);
-			if (c.sock >= 0)
-				pre_finish(&c, WIFSIGNALED(st) ? 'S' : 'X', WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-			int was_ready = w.was_ready;
-			pre_close_node(&w);
-			last = pre_now_ms();
-			/* a node that died before it was ready (a broken install) would only die again: said
-			 * for a minute to the callers that would start another listener (pre_recently_broken) */
-			if (!was_ready) {
-				snprintf(lock, sizeof(lock), "%s.broken", sock);
-				int bfd = open(lock, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-				if (bfd >= 0)
-					close(bfd);
-				snprintf(lock, sizeof(lock), "%s.lock", sock);
-				break;
-			}
-			if (pre_spawn_node(&w, node, entry) < 0)
-				break;
-			continue;
-		}
-		if (p[0].revents) {
+		if (p[SLOTS * 5].revents) {
 			int s = accept4(ls, 0, 0, SOCK_CLOEXEC);
-			if (s >= 0 && c.sock >= 0) {
-				(void)!write(s, "C", 1); /* one command at a time: the others start node themselves */
+			running = -1;
+			for (int k = 0; k < SLOTS; k++)
+				if (n[k].state == PRE_RUNNING)
+					running = k;
+			if (s >= 0 && (running >= 0 || spare < 0 || n[spare].state == PRE_FREE)) {
+				/* one command at a time (or no node): the others start node themselves */
+				(void)!send(s, "C", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 				close(s);
 			} else if (s >= 0) {
-				pre_take(s, &w, &c);
+				pre_take(s, &n[spare]);
 			}
 			last = pre_now_ms();
 		}
 	}
-out:
-	if (w.pid > 0)
-		kill(w.pid, SIGKILL);
+	for (int k = 0; k < SLOTS; k++)
+		if (n[k].state != PRE_FREE && n[k].state != PRE_RUNNING)
+			kill(n[k].pid, SIGKILL); /* a running one ends with its command: its caller waits */
 	struct stat now;
 	if (stat(sock, &now) == 0 && now.st_ino == mine.st_ino && now.st_dev == mine.st_dev)
 		unlink(sock);

@@ -13,21 +13,26 @@
  *
  * A command is handed over only to a process the kernel shows to be in the same situation as the
  * caller, so that it can act for it: the listener compares the caller (SO_PEERPIDFD, so the pid
- * cannot be a recycled one) with itself -- user and groups, capabilities, securebits' effects
- * (no_new_privs, seccomp), namespaces, root, cgroup, rlimits, LSM label, audit login, nice,
- * oom_score_adj, personality, affinity, and the executable -- and the node process refuses
- * anything but a known command whose I/O is plain output (src/cli/berth/prestarted.ts). Otherwise,
- * or when anything fails, the caller runs node itself (the "cold" path), as bin/berth always did.
- * The caller's stdout and stderr travel as descriptors (SCM_RIGHTS) and the listener copies the
- * node process's output to them; its cwd and umask are read from /proc, not told.
+ * cannot be a recycled one) with itself -- user and groups, capabilities, no_new_privs, no seccomp
+ * filter, namespaces, root, cgroup, rlimits, LSM label, audit ids, scheduling, I/O priority,
+ * oom_score_adj, personality, affinity, and the executable -- and the caller proves it may ptrace
+ * the listener (pre_challenge: what /proc does not show, Landlock or Yama, stops it there). The
+ * node process refuses anything but a known command whose I/O is plain output
+ * (src/cli/berth/prestarted.ts). Otherwise, or when anything fails, the caller runs node itself
+ * (the "cold" path), as bin/berth always did. Node's stdout and stderr pipes go to the caller,
+ * which copies them to its own; its cwd and umask are read from /proc, not told.
  *
- * Caller <-> listener: the caller sends "BRT1", a 4-byte length and that many bytes of
- * NUL-terminated strings (argc, argv..., environment...), with its fds 1 and 2; the listener
- * answers 'C' (run it yourself) or 'A' (accepted); then the caller sends signal numbers (one byte
- * each) to forward, and gets 'X' + exit code or 'S' + signal (each a 4-byte int) at the end.
+ * Caller <-> listener: the caller sends "BRT2", a 4-byte length and that many bytes of
+ * NUL-terminated strings ("2", stdout's and stderr's terminal as "rows cols" or "0", "1" if they
+ * are one file, argc, argv..., environment...). The listener answers 'C' (run it yourself), or
+ * 'N' + its pid + a descriptor number (pre_prove: the caller sends back 'P' + the 16 bytes it
+ * holds), then 'A' with node's stdout and stderr (SCM_RIGHTS); the caller answers 'G' (it follows
+ * now), sends signal numbers (one byte each) to forward, and gets 'X' + exit code or 'S' + signal
+ * (each a 4-byte int) at the end.
  * Listener <-> node (fd 3): node sends 'R' when ready; the listener sends a 4-byte length and the
- * strings "1", cwd, umask, stdout's terminal ("rows cols" or "0"), stderr's, then the caller's;
- * node answers 'A' or 'D' (declined: it exits, unused, and the listener starts another).
+ * strings "2", cwd, umask, then the caller's after its "2"; node answers 'A' or 'D' (declined: it
+ * exits, unused); after 'A', 'G' from the listener starts it; it sends 'X' + its exit code when
+ * the command is done, then exits. The next node starts as soon as one takes a command.
  */
 #include <sys/file.h>
 
@@ -44,13 +49,13 @@
 #define PRESTART_IDLE_MS 30000
 #define PRESTART_MAX_REQUEST (4u << 20)
 
-/* ---- shared ---- */
-
-static int pre_write_all(int fd, const void *buf, size_t len)
+/* Writes all of buf to fd: a file, pipe or terminal (waiting while a non-blocking one is full),
+ * or with `sock`, a socket whose reader may go (EPIPE, not SIGPIPE). */
+static int pre_put(int fd, const void *buf, size_t len, int sock)
 {
 	const char *p = buf;
 	while (len) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = sock ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
@@ -65,22 +70,8 @@ static int pre_write_all(int fd, const void *buf, size_t len)
 	}
 	return 0;
 }
-
-/* pre_write_all on a socket whose reader may go (the listener, a caller): EPIPE, not SIGPIPE. */
-static int pre_send_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
+#define pre_write_all(fd, buf, len) pre_put(fd, buf, len, 0)
+#define pre_send_all(fd, buf, len) pre_put(fd, buf, len, 1)
 
 static long pre_now_ms(void)
 {

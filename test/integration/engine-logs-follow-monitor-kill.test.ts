@@ -8,20 +8,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { LogEntry } from '../../src/index.js';
 import { testBerthWithLibrary } from '../helpers/berth-cli.js';
+import { byEvent } from '../helpers/by-event.js';
 import { until } from '../helpers/library.js';
 
 const lt = testBerthWithLibrary('logkill');
 
-/** p, or a failure after 20 s: far below the follower's 60 s poll (a generous bound, not a latency measurement). */
-async function byEvent<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`no event woke the follower for ${what}`)), 20_000)));
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** This process's descriptors open on a path under dir. */
 function fdsUnder(dir: string): string[] {

@@ -8,26 +8,12 @@ import { describe, test } from 'node:test';
 import type { LogEntry } from '../../src/index.js';
 import { BERTH, ok } from '../helpers/berth-cli.js';
 import { testBerthWithLibrary } from '../helpers/berth-cli.js';
+import { byEvent } from '../helpers/by-event.js';
 import { until } from '../helpers/library.js';
 import { inotifyWatches } from '../helpers/proc-info.js';
 
 const lt = testBerthWithLibrary('logwake');
 
-/** The inotify watches process pid holds (the fdinfo of its inotify descriptors). */
-
-/**
- * p, or a failure after 20 s: far below the follower's 60 s poll, so only an event can have
- * woken it in time (a generous bound, not a latency measurement).
- */
-async function byEvent<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error(`no event woke the follower for ${what}`)), 20_000)));
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe('logs -f woken by events', () => {
   test('library: lines reach a follower whose poll is 60 s, and the kill ends it', async () => {

@@ -233,11 +233,12 @@ __attribute__((noreturn)) static void pre_run_cold(const char *node, const char 
 }
 
 /* Whether argv may be handed over (then it asks the listener, or starts one for the next time):
- * the verbs that repeat, `run` detached. A first look; src/cli/berth/prestarted.ts decides, from
- * the parsed flags. Anything else runs in its own node at once, without a round trip. */
+ * the verbs that repeat; `run`, `exec` and `start` neither interactive nor with a terminal. A
+ * first look; src/cli/berth/prestarted.ts decides, from the parsed flags. Anything else runs in
+ * its own node at once, without a round trip. */
 static int pre_hot_verb(int argc, char **argv)
 {
-	static const char *const hot[] = { "run", "create", "start", "stop", "kill", "rm", "restart", "pause", "unpause", "rename", 0 };
+	static const char *const hot[] = { "run", "exec", "start", "create", "stop", "kill", "rm", "restart", "pause", "unpause", "rename", "logs", "ps", "inspect", 0 };
 	int i = 1;
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "--root") || !strcmp(argv[i], "--state-root"))
@@ -253,18 +254,18 @@ static int pre_hot_verb(int argc, char **argv)
 		k++;
 	if (!hot[k])
 		return 0;
-	if (k > 0)
+	if (k > 2)
 		return 1;
-	/* `run` only detached: a -d, --detach or short flags with d (-itd); a false match (the
-	 * container's own `ls -d`) only costs node's refusal */
+	/* -i, -t, --interactive, --tty, or short flags with i or t (-it): stdin or a terminal of its
+	 * own; a false match (the container's own `ls -t`) only costs a cold start */
 	for (int j = i + 1; j < argc && strcmp(argv[j], "--"); j++) {
 		const char *a = argv[j];
-		if (!strcmp(a, "--detach") || !strcmp(a, "--detach=true"))
-			return 1;
-		if (a[0] == '-' && a[1] != '-' && strchr(a, 'd') && strspn(a + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(a + 1))
-			return 1;
+		if (!strncmp(a, "--interactive", 13) || !strncmp(a, "--tty", 5))
+			return 0;
+		if (a[0] == '-' && a[1] != '-' && (strchr(a, 'i') || strchr(a, 't')) && strspn(a + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") == strlen(a + 1))
+			return 0;
 	}
-	return 0;
+	return 1;
 }
 
 /* FNV-1a: names the socket after everything that makes a build (not a secret, only a name). */
@@ -917,8 +918,9 @@ int prestart_main(int argc, char **argv)
 	if (!bound || listen(ls, 64) < 0 || stat(sock, &mine) < 0)
 		return 1;
 
-	/* nodes: the spare (starting or ready), the one running a command, the ones ending */
-	enum { SLOTS = 4 };
+	/* nodes: the spare (starting or ready), the ones running a command (a `logs -f` or an
+	 * attached `run` may run long), the ones ending */
+	enum { SLOTS = 8 };
 	struct pre_node n[SLOTS];
 	for (int k = 0; k < SLOTS; k++)
 		n[k] = (struct pre_node){ .state = PRE_FREE, .sock = -1, .out = -1, .err = -1 };
@@ -1019,12 +1021,8 @@ int prestart_main(int argc, char **argv)
 		}
 		if (p[SLOTS * 5].revents) {
 			int s = accept4(ls, 0, 0, SOCK_CLOEXEC);
-			running = -1;
-			for (int k = 0; k < SLOTS; k++)
-				if (n[k].state == PRE_RUNNING)
-					running = k;
-			if (s >= 0 && (running >= 0 || spare < 0 || n[spare].state == PRE_FREE)) {
-				/* one command at a time (or no node): the others start node themselves */
+			if (s >= 0 && (spare < 0 || n[spare].state == PRE_FREE)) {
+				/* no node to give it (all slots running or ending): it starts its own */
 				(void)!send(s, "C", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 				close(s);
 			} else if (s >= 0) {

@@ -110,6 +110,34 @@ describe('prestarted node', () => {
     assert.equal(rm.stdout, `${name}\n`);
   });
 
+  it('runs attached run, exec, logs and ps with their output, streams apart, and the container status', async () => {
+    const dir = socketDir();
+    await warm(dir);
+    const name = t.uniq('pst-att');
+    const run = cli(dir, ['run', '--name', name, '--network', 'none', '--rootfs', rootfs, 'sh', '-c', 'echo out; echo err >&2; seq 1 3000; exit 3']);
+    assert.ok(handedTo(run.stderr), run.stderr);
+    assert.equal(run.status, 3);
+    assert.equal(run.stdout, `out\n${Array.from({ length: 3000 }, (_, i) => i + 1).join('\n')}\n`);
+    assert.equal(withoutDebug(run.stderr), 'err\n');
+    const logs = cli(dir, ['logs', name]);
+    assert.ok(handedTo(logs.stderr), logs.stderr);
+    assert.equal(logs.stdout, run.stdout);
+    const live = t.uniq('pst-ex');
+    assert.equal(cli(dir, ['run', '-d', '--name', live, '--network', 'none', '--rootfs', rootfs, 'sleep', '1000']).status, 0);
+    const ex = cli(dir, ['exec', live, 'sh', '-c', 'echo hi; exit 4']);
+    assert.ok(handedTo(ex.stderr), ex.stderr);
+    assert.equal(ex.status, 4);
+    assert.equal(ex.stdout, 'hi\n');
+    const ps = cli(dir, ['ps', '-a', '--filter', `name=${name}`, '--format', '{{.Names}}']);
+    assert.ok(handedTo(ps.stderr), ps.stderr);
+    assert.equal(ps.stdout, `${name}\n`);
+    // with a terminal or stdin of their own they run in the caller's own node
+    for (const args of [['exec', '-i', live, 'true'], ['run', '--rm', '-t', '--network', 'none', '--rootfs', rootfs, 'true']]) {
+      assert.equal(handedTo(cli(dir, args).stderr), 0, args.join(' '));
+    }
+    assert.equal(cli(dir, ['rm', '-f', name, live]).status, 0);
+  });
+
   it('gives back the same exit status and messages as the caller own node', async () => {
     const dir = socketDir();
     await warm(dir);
@@ -150,7 +178,7 @@ describe('prestarted node', () => {
       assert.match(r.stderr, /debug: store/, `${what}: ${r.status} ${r.signal} ${r.error} ${r.stderr}`); // it ran, in its own node
     }
     // and a command that is not handed over, here
-    const ps = cli(dir, ['ps', '-a']);
+    const ps = cli(dir, ['volume', 'ls']);
     assert.equal(ps.status, 0, ps.stderr);
     assert.equal(handedTo(ps.stderr), 0);
     // the listener still serves the next caller like it

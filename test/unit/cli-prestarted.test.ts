@@ -70,20 +70,27 @@ describe('handedOver', () => {
     ['unpause', 'c'],
     ['rename', 'a', 'b'],
     ['rm', 'dev', 'proc'], // names, not paths
+    ['run', '--rm', 'img', 'true'], // attached: output only, no stdin
+    ['run', '--rm', 'img', 'sh', '-c', 'echo -i'],
+    ['run', '-a', 'stdout', 'img'],
+    ['exec', 'c', 'true'],
+    ['exec', '-d', '-e', 'A=1', 'c', 'true'],
+    ['start', '-a', 'c'],
+    ['ps', '-a'],
+    ['logs', '-f', 'c'],
+    ['inspect', 'c'],
     ['run', '-d', '-v', '/srv/devices:/d', 'img'],
   ];
   const no = [
-    ['run', 'img', 'true'], // attached: its output is the container's, its stdin may be read
-    ['run', '-i', 'img'],
-    ['run', '--rm', 'img', 'sh', '-c', 'echo -d'], // -d after the image is the container's
-    ['start', '-a', 'c'],
-    ['start', '-i', 'c'],
-    ['ps', '-a'],
-    ['exec', 'c', 'true'],
-    ['logs', 'c'],
+    ['run', '-i', 'img'], // stdin is read
+    ['run', '-t', 'img'], // a terminal of its own
+    ['run', '-a', 'stdin', 'img'],
+    ['exec', '-i', 'c', 'cat'],
+    ['exec', '-it', 'c', 'sh'],
+    ['start', '-a', '-i', 'c'],
     ['attach', 'c'],
-    ['inspect', 'c'],
     ['pull', 'img'],
+    ['version'],
     ['rm', '--help'],
     ['--help'],
     ['--version'],

@@ -74,7 +74,7 @@ const OWN_PATHS = /(^|\/)(dev|proc)\/|\/(dev|proc)$/;
 const GLOBAL_WITH_VALUE = new Set(['--root', '--state-root']);
 const GLOBAL_BOOL = new Set(['-D', '--debug']);
 // the verbs that repeat, whose I/O is plain output once their flags are known (see handedOver)
-const VERBS = new Set(['run', 'create', 'start', 'stop', 'kill', 'rm', 'restart', 'pause', 'unpause', 'rename']);
+const VERBS = new Set(['run', 'exec', 'start', 'create', 'stop', 'kill', 'rm', 'restart', 'pause', 'unpause', 'rename', 'logs', 'ps', 'inspect']);
 
 /** Where the global flags end (-1: one this process does not take: --help, --version, unknown). */
 function globalsEnd(argv: readonly string[]): number {
@@ -89,9 +89,9 @@ function globalsEnd(argv: readonly string[]): number {
 }
 
 /**
- * Whether argv may run in a handed-over process: a verb above with flags that parse, `run` only
- * detached, `start` neither attached nor interactive (they read stdin and need the terminal);
- * no --help; no path naming this process's own descriptors. `commands`: the verbs' table.
+ * Whether argv may run in a handed-over process: a verb above with flags that parse; `run`,
+ * `exec` and `start` neither interactive nor with a terminal (unless detached); no --help; no
+ * path naming this process's own descriptors. `commands`: the verbs' table.
  */
 export function handedOver(argv: readonly string[], commands: Record<string, { flags: FlagDef[]; interspersed?: boolean }>): boolean {
   if (argv.some((a) => OWN_PATHS.test(a))) return false;
@@ -108,8 +108,10 @@ export function handedOver(argv: readonly string[], commands: Record<string, { f
     return false; // the usage error is the caller's own node's to print
   }
   if (flags.help) return false;
-  if (verb === 'run') return flags.detach === true;
-  if (verb === 'start') return !flags.attach && !flags.interactive;
+  // no stdin (this process's is /dev/null) and no terminal of its own (it has none)
+  if (verb === 'run') return flags.detach === true || (!flags.interactive && !flags.tty && !((flags.attach as string[] | undefined) ?? []).some((s) => /^stdin$/i.test(s)));
+  if (verb === 'exec') return !flags.interactive && !flags.tty;
+  if (verb === 'start') return !flags.interactive;
   return true;
 }
 

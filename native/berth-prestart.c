@@ -528,7 +528,7 @@ static int pre_answered(int s, int *out, int *err)
 {
 	for (;;) {
 		char a[17];
-		int fds[2] = { -1, -1 };
+		int fds[3] = { -1, -1, -1 };
 		char cbuf[CMSG_SPACE(sizeof(fds))];
 		struct iovec iov = { .iov_base = a, .iov_len = 1 };
 		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
@@ -538,15 +538,15 @@ static int pre_answered(int s, int *out, int *err)
 		for (struct cmsghdr *m = CMSG_FIRSTHDR(&msg); m; m = CMSG_NXTHDR(&msg, m))
 			if (m->cmsg_level == SOL_SOCKET && m->cmsg_type == SCM_RIGHTS && m->cmsg_len == CMSG_LEN(sizeof(fds)))
 				memcpy(fds, CMSG_DATA(m), sizeof(fds));
-		if (a[0] == 'A' && fds[0] >= 0 && fds[1] >= 0 && pre_send_all(s, "G", 1) == 0) {
+		/* fds[2], node's life line, stays open until this process ends */
+		if (a[0] == 'A' && fds[0] >= 0 && fds[1] >= 0 && fds[2] >= 0 && pre_send_all(s, "G", 1) == 0) {
 			*out = fds[0];
 			*err = fds[1];
 			return 0;
 		}
-		if (fds[0] >= 0)
-			close(fds[0]);
-		if (fds[1] >= 0)
-			close(fds[1]);
+		for (int k = 0; k < 3; k++)
+			if (fds[k] >= 0)
+				close(fds[k]);
 		if (a[0] != 'N' || pre_read_all(s, a + 1, 8, 2000) < 0 || pre_prove(s, a) < 0)
 			return -1;
 	}
@@ -615,6 +615,7 @@ struct pre_node {
 	int state;
 	pid_t pid;
 	int pidfd, ctl, out, err; /* ctl: fd 3 of node; out, err: its stdout and stderr until handed over */
+	int life; /* the write end of node's fd 4, until handed over: its caller's life (node ends at EOF) */
 	int sock; /* PRE_RUNNING: the caller, until it has its status */
 	int was_ready;
 };
@@ -622,9 +623,10 @@ struct pre_node {
 /* Starts a node process that loads the bundle and waits on fd 3. */
 static int pre_spawn_node(struct pre_node *w, const char *node, const char *entry)
 {
-	int ctl[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int ctl[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, life[2] = { -1, -1 };
 	pid_t parent = getpid(), pid = -1;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) == 0 && pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) == 0 && pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0 &&
+	    pipe2(life, O_CLOEXEC) == 0)
 		pid = fork();
 	if (pid == 0) {
 		/* the listener's end is its command's (the caller learns it from its socket) */
@@ -635,29 +637,31 @@ static int pre_spawn_node(struct pre_node *w, const char *node, const char *entr
 		dup2(out[1], 1);
 		dup2(err[1], 2);
 		dup2(ctl[1], 3);
-		syscall(SYS_close_range, 4, ~0U, 0);
+		dup2(life[0], 4);
+		syscall(SYS_close_range, 5, ~0U, 0);
 		setenv("BERTH_PRESTARTED", "3", 1);
 		char *args[] = { "node", (char *)entry, 0 };
 		execv(node, args);
 		_exit(127);
 	}
-	for (int k = 0; k < 2; k++) { /* ours are [0]; [1] are node's, or all go on failure */
-		int *f[3] = { ctl, out, err };
-		for (int m = 0; m < 3; m++)
-			if (f[m][k] >= 0 && (k == 1 || pid < 0))
+	for (int k = 0; k < 2; k++) { /* ours: ctl[0], out[0], err[0], life[1]; the rest are node's; all go on failure */
+		int *f[4] = { ctl, out, err, life };
+		for (int m = 0; m < 4; m++)
+			if (f[m][k] >= 0 && (pid < 0 || k != (m == 3 ? 1 : 0)))
 				close(f[m][k]);
 	}
 	if (pid < 0)
 		return -1;
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	fcntl(err[0], F_SETFL, O_NONBLOCK);
-	*w = (struct pre_node){ .state = PRE_STARTING, .pid = pid, .pidfd = (int)syscall(SYS_pidfd_open, pid, 0), .ctl = ctl[0], .out = out[0], .err = err[0], .sock = -1 };
+	*w = (struct pre_node){ .state = PRE_STARTING, .pid = pid, .pidfd = (int)syscall(SYS_pidfd_open, pid, 0), .ctl = ctl[0], .out = out[0], .err = err[0], .life = life[1], .sock = -1 };
 	if (w->pidfd < 0) { /* cannot be watched: not used */
 		kill(pid, SIGKILL);
 		waitpid(pid, 0, 0);
 		close(w->ctl);
 		close(w->out);
 		close(w->err);
+		close(w->life);
 		w->state = PRE_FREE;
 		return -1;
 	}
@@ -673,9 +677,11 @@ static void pre_close_node(struct pre_node *w)
 		close(w->out);
 	if (w->err >= 0)
 		close(w->err);
+	if (w->life >= 0)
+		close(w->life);
 	if (w->sock >= 0)
 		close(w->sock);
-	*w = (struct pre_node){ .state = PRE_FREE, .sock = -1, .out = -1, .err = -1 };
+	*w = (struct pre_node){ .state = PRE_FREE, .sock = -1, .out = -1, .err = -1, .life = -1 };
 }
 
 /* Copies what is waiting in pipe `from` to `to` (-1: discard). Returns -1 when `to` is gone, 1
@@ -854,8 +860,9 @@ static int pre_take(int s, struct pre_node *w)
 	if (pre_send_all(w->ctl, req, 4 + total) < 0 || pre_read_all(w->ctl, &yes, 1, 10000) < 0 || yes != 'A')
 		goto cold;
 	/* its stdout and stderr go to the caller, which copies them to its own: a reader that stalls
-	 * stalls that caller only */
-	int fds[2] = { w->out, w->err };
+	 * stalls that caller only; and the write end of node's fd 4, which only the caller then holds:
+	 * node ends the moment the caller does, whatever this listener is busy with */
+	int fds[3] = { w->out, w->err, w->life };
 	char cbuf[CMSG_SPACE(sizeof(fds))];
 	memset(cbuf, 0, sizeof(cbuf));
 	struct iovec iov = { .iov_base = "A", .iov_len = 1 };
@@ -873,7 +880,8 @@ static int pre_take(int s, struct pre_node *w)
 	}
 	close(w->out);
 	close(w->err);
-	w->out = w->err = -1;
+	close(w->life);
+	w->out = w->err = w->life = -1;
 	free(req);
 	close(pidfd);
 	w->state = PRE_RUNNING;
@@ -923,7 +931,7 @@ int prestart_main(int argc, char **argv)
 	enum { SLOTS = 8 };
 	struct pre_node n[SLOTS];
 	for (int k = 0; k < SLOTS; k++)
-		n[k] = (struct pre_node){ .state = PRE_FREE, .sock = -1, .out = -1, .err = -1 };
+		n[k] = (struct pre_node){ .state = PRE_FREE, .sock = -1, .out = -1, .err = -1, .life = -1 };
 	int broken = 0;
 	long last = pre_now_ms();
 	for (;;) {

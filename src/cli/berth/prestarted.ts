@@ -5,6 +5,7 @@
 // only commands that repeat and whose I/O is plain output (no stdin, no terminal of their own),
 // and declines (then exits, unused) anything else, which the caller then runs itself.
 import { readSync, writeSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { parseArgs, type FlagDef } from './flags.js';
 import { err as stderr, mergeErrIntoOut } from '../stdio.js';
 
@@ -150,6 +151,20 @@ function pretendTerminal(name: 'stdout' | 'stderr', size: TermSize): void {
 }
 
 /**
+ * Ends this process the moment the caller ends (killed, say), as the caller's own node would have
+ * ended: `fd` is a pipe whose write end only the caller holds (native/berth-prestart.c), so its
+ * end is the caller's, whatever the listener is busy with.
+ */
+function followCaller(fd: number): void {
+  const life = new Socket({ fd, readable: true, writable: false });
+  const die = () => process.kill(process.pid, 'SIGKILL');
+  life.on('end', die);
+  life.on('error', die);
+  life.resume(); // nothing is written: read only to see the end
+  life.unref();
+}
+
+/**
  * bin/berth-node.cjs in a prestarted process: tells the listener (on fd) that it is ready, waits
  * for a command and returns its arguments once it is this process's, or exits (status 0) when it
  * declines one or the listener goes. `entry`: bin/berth-node.cjs, for process.argv.
@@ -196,6 +211,7 @@ export async function awaitPrestartedCommand(fd: number, entry: string): Promise
   // 'G': the caller now follows this process (until then it may still run the command itself)
   const go = readExactly(fd, 1);
   if (go?.toString() !== 'G') process.exit(0);
+  followCaller(fd + 1);
   if (req.argv.slice(0, globalsEnd(req.argv)).some((a) => GLOBAL_BOOL.has(a))) {
     stderr(`berth: debug: handed over to a prestarted node (pid ${process.pid})\n`);
   }

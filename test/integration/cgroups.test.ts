@@ -66,6 +66,9 @@ async function withCgroup(
   }
 }
 
+// the system's python itself: a `python3` earlier in PATH may be a shim (pyenv's is a bash script
+// that forks helpers, which then show up in the cgroup for a moment)
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const py = (body: string): string[] => ['-c', `import sys\nsys.stdin.readline()\n${body}`];
 
 describe('cgroups on this host (integration)', { skip }, () => {
@@ -85,7 +88,7 @@ describe('cgroups on this host (integration)', { skip }, () => {
       const events: number[] = [];
       const watch = oomEvents(m, (e) => events.push(e.total), { intervalMs: 20 });
       try {
-        const p = run('python3', py("b = b'x' * (200 << 20)\nprint('survived', flush=True)"));
+        const p = run(PYTHON, py("b = b'x' * (200 << 20)\nprint('survived', flush=True)"));
         p.go();
         const { signal } = await p.exited;
         assert.equal(signal, 'SIGKILL', `output: ${p.out()}`);
@@ -104,7 +107,7 @@ describe('cgroups on this host (integration)', { skip }, () => {
 
   it('update() raises the memory limit of a live cgroup', async () => {
     await withCgroup('update', { memory: { limit: 32 * MiB, swap: 32 * MiB } }, async (m, run) => {
-      const p = run('python3', py("b = b'x' * (64 << 20)\nprint('ok', flush=True)"));
+      const p = run(PYTHON, py("b = b'x' * (64 << 20)\nprint('ok', flush=True)"));
       m.update({ memory: { limit: 128 * MiB, swap: 128 * MiB } });
       assert.equal(m.stats().memory?.limit, 128 * MiB);
       p.go();
@@ -117,7 +120,7 @@ describe('cgroups on this host (integration)', { skip }, () => {
 
   it('cpu quota 50% gives 40-60% of a CPU over 3 s', async () => {
     await withCgroup('cpu', { cpu: { quota: 50000, period: 100000 } }, async (m, run) => {
-      const p = run('python3', py('while True: pass'));
+      const p = run(PYTHON, py('while True: pass'));
       p.go();
       await sleep(300);
       const u0 = m.stats().cpu!.usageNs;
@@ -162,7 +165,7 @@ for k in kids:
     os.waitpid(k, 0)
 print('forked', n, 'errno', err, flush=True)`;
     await withCgroup('pids', { pids: { limit: 16 } }, async (_m, run) => {
-      const p = run('python3', py(body));
+      const p = run(PYTHON, py(body));
       p.go();
       const { code } = await p.exited;
       assert.equal(code, 0, p.out());
@@ -178,7 +181,7 @@ print('forked', n, 'errno', err, flush=True)`;
 
   it('freeze stops a counter and thaw resumes it', async () => {
     await withCgroup('freeze', undefined, async (m, run) => {
-      const p = run('python3', counter);
+      const p = run(PYTHON, counter);
       p.go();
       await sleep(300);
       m.freeze();
@@ -200,7 +203,7 @@ print('forked', n, 'errno', err, flush=True)`;
       return new V1Manager({ fs, host: hostFor(fs) }, parseCgroupsPath(path, 'it'));
     };
     await withCgroup('v1freezer', undefined, async (m, run) => {
-      const p = run('python3', counter);
+      const p = run(PYTHON, counter);
       p.go();
       await sleep(300);
       m.freeze();
@@ -224,7 +227,7 @@ print('forked', n, 'errno', err, flush=True)`;
     await withCgroup('devices', { devices: rules }, async (m, run) => {
       const list = readFileSync(`${m.dirs().devices}/devices.list`, 'utf8');
       assert.ok(!list.includes('c 1:3'), list);
-      const p = run('python3', py(`
+      const p = run(PYTHON, py(`
 try:
     open('/dev/null', 'w').write('x')
     print('null writable')
@@ -243,7 +246,7 @@ print('zero ok', flush=True)`));
     await withCgroup('unified', undefined, async (m, run) => {
       const u = m.dirs().unified!;
       assert.ok(existsSync(`${u}/cgroup.kill`));
-      const kids = [run('sleep', ['60']), run('sleep', ['60']), run('python3', counter)];
+      const kids = [run('sleep', ['60']), run('sleep', ['60']), run(PYTHON, counter)];
       kids[2]!.go();
       assert.deepEqual(readFileSync(`${u}/cgroup.procs`, 'utf8').trim().split('\n').map(Number).sort(), kids.map((k) => k.child.pid!).sort());
       m.freeze();

@@ -48,7 +48,13 @@ const HOST = netIno('self');
 /** Inodes of the network namespaces a process holds open (the standby's prepared one). */
 function netFds(pid: number): number[] {
   const out: number[] = [];
-  for (const f of readdirSync(`/proc/${pid}/fd`)) {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return out; // gone meanwhile (a standby that took a container and went on)
+  }
+  for (const f of fds) {
     try {
       const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${f}`));
       if (m) out.push(Number(m[1]));

@@ -318,6 +318,24 @@ static void pre_hash_situation(unsigned long long *h)
 		pre_hash(h, sched, strlen(sched));
 }
 
+/* The environment node, the loader and the C library read at their start (the same names as
+ * STARTUP_ENV in src/cli/berth/prestarted.ts, whose node declines a caller that differs there),
+ * into h, whatever their order: callers that differ there get listeners of their own. */
+static void pre_hash_startup_env(unsigned long long *h)
+{
+	static const char *const prefix[] = { "NODE_", "UV_", "LC_", "LD_", "MALLOC_", "OPENSSL_", "LANG=", "LANGUAGE=", "GLIBC_TUNABLES=", 0 };
+	unsigned long long sum = 0;
+	for (char **e = environ; *e; e++)
+		for (int k = 0; prefix[k]; k++)
+			if (!strncmp(*e, prefix[k], strlen(prefix[k]))) {
+				unsigned long long one = 0xcbf29ce484222325ULL;
+				pre_hash(&one, *e, strlen(*e));
+				sum += one;
+				break;
+			}
+	pre_hash(h, &sum, sizeof(sum));
+}
+
 /* The directory of the sockets: ours alone (0700, owned by us, not a link), or none. */
 static int pre_socket_dir(char *dir, size_t len)
 {
@@ -586,6 +604,7 @@ int berth_client_main(int argc, char **argv)
 	pre_hash_file(&h, entry);
 	pre_hash_file(&h, exe);
 	pre_hash_situation(&h);
+	pre_hash_startup_env(&h);
 	if ((size_t)snprintf(sock, sizeof(sock), "%s/%016llx.sock", dir, h) >= sizeof(struct sockaddr_un) - 2)
 		pre_run_cold(node, entry, argc, argv);
 

@@ -65,9 +65,9 @@ const handedTo = (stderr: string) => Number(/handed over to a prestarted node \(
 const withoutDebug = (s: string) => s.replace(/^berth: debug: .*\n/gm, '');
 
 /** Runs a hot command until one is handed over (the first starts the listener, whose node then loads). */
-async function warm(dir: string): Promise<void> {
+async function warm(dir: string, env: Env = {}): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    const r = cli(dir, ['rm', '-f', 'berth-pst-nothing']);
+    const r = cli(dir, ['rm', '-f', 'berth-pst-nothing'], { env });
     if (handedTo(r.stderr)) return;
     await sleep(100);
   }
@@ -184,6 +184,12 @@ describe('prestarted node', () => {
     // the listener still serves the next caller like it
     const r = cli(dir, ['rm', '-f', 'berth-pst-nothing']);
     assert.ok(handedTo(r.stderr), r.stderr);
+    // a caller whose start-up environment differs is not left cold for good: it gets a listener of its own
+    const sockets = () => readdirSync(dir).filter((f) => f.endsWith('.sock'));
+    const before = sockets();
+    await warm(dir, { NODE_OPTIONS: '--no-deprecation' });
+    assert.equal(sockets().filter((f) => !before.includes(f)).length, 1, 'a listener of its own');
+    assert.ok(handedTo(cli(dir, ['rm', '-f', 'berth-pst-nothing']).stderr), 'the first listener still serves its callers');
   });
 
   it('forwards signals to the command, and a killed caller takes its command with it', async () => {

@@ -7,7 +7,8 @@
 // Runs are interleaved (bridge, none, bridge, ...) so that the machine's load drifts into both
 // alike; figures are medians. On a loaded machine wall times swing by hundreds of ms, so the CLI
 // runs also report CPU time (user+sys of the CLI and of the children it waits for, by
-// /usr/bin/time; means: the kernel counts in 10 ms ticks), which load disturbs far less. Podman gets a busybox rootfs through `podman import`, its own
+// /usr/bin/time; means: the kernel counts in 10 ms ticks), which load disturbs far less (berth there starts node per command: /usr/bin/time cannot see a
+// prestarted node, native/berth-prestart.c). Podman gets a busybox rootfs through `podman import`, its own
 // storage, and a default subnet of its own (its 10.88.0.0/16 would collide with berth0's).
 // Usage: node bench/engine-network.mjs   (BENCH_N iterations, default 20)
 import { spawnSync } from 'node:child_process';
@@ -32,6 +33,9 @@ function timed(cmd, args, opts) {
   return { ...r, stderr: m ? r.stderr.slice(0, m.index) : r.stderr, cpuMs: m ? (Number(m[1]) + Number(m[2])) * 1000 : undefined };
 }
 const berth = (args) => timed(BERTH, [...bg, ...args]);
+// /usr/bin/time sees the processes it starts: a command bin/berth hands to its prestarted node
+// (native/berth-prestart.c) runs outside them, so the CPU rows start node per command
+const berthOwnNode = (args) => timed(BERTH, [...bg, ...args], { env: { ...process.env, BERTH_PRESTART: '0' } });
 
 // podman's default network on a /24 no host route overlaps (its default is berth0's 10.88.0.0/16)
 const { hostRoutes } = await import(join(DIST, 'src', 'network', 'host.js'));
@@ -64,6 +68,7 @@ function check(r) {
 
 const bRuns = interleaved([() => berth(['run', '--rm', 'host', 'true']), () => berth(['run', '--rm', '--network', 'none', 'host', 'true'])]);
 const [bBridge, bNone] = bRuns;
+const bCpuRuns = TIME ? interleaved([() => berthOwnNode(['run', '--rm', 'host', 'true']), () => berthOwnNode(['run', '--rm', '--network', 'none', 'host', 'true'])]) : undefined;
 let pBridge;
 let pNone;
 let pRuns;
@@ -98,10 +103,10 @@ add('run --rm true, default bridge (ms)', bBridge, pBridge);
 add('run --rm true, --network none (ms)', bNone, pNone);
 add('bridge added over none (ms)', bBridge - bNone, podmanOk ? pBridge - pNone : undefined);
 if (TIME) {
-  const [cb, cn] = bRuns.cpu;
+  const [cb, cn] = bCpuRuns.cpu;
   const [pb, pn] = pRuns?.cpu ?? [];
-  add('CPU of run --rm, default bridge (ms)', cb, pb);
-  add('CPU of run --rm, --network none (ms)', cn, pn);
+  add('CPU of run --rm, default bridge (ms; berth: node per command)', cb, pb);
+  add('CPU of run --rm, --network none (ms; berth: node per command)', cn, pn);
   add('CPU added by bridge over none (ms)', cb - cn, pb === undefined ? undefined : pb - pn);
 }
 rows.push(['library run-to-exit, bridge / none (ms)', `${f1(lBridge)} / ${f1(lNone)}`, '-', '-']);

@@ -186,7 +186,7 @@ describe('library: a container winding down is not running', () => {
       assert.equal(done(), false, 'start settled while the monitor was winding down');
       release();
       const r = await p;
-      assert.equal(r.exitCode, 7);
+      assert.equal(r.exitCode, 7, `the second run's result: ${JSON.stringify(r)}; inspect: ${t.run(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}', id]).stdout}`);
       assert.equal(r.stdout, 'again\n');
     } finally {
       release();

@@ -13,6 +13,8 @@ import { BERTH, testBerth } from '../helpers/berth-cli.js';
 import { makeBusyboxRootfs } from '../helpers/bundle.js';
 
 const t = testBerth('prestart');
+// the system's python itself (a `python3` earlier in PATH may be a shim that forks a shell first)
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const rootfs = join(t.dir, 'rootfs');
 const dirs: string[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -228,27 +230,37 @@ describe('prestarted node', () => {
     await warm(dir);
     // Landlock (no /proc field shows it): every write denied; the caller cannot take the
     // listener's proof descriptor (pidfd_getfd), so its own node runs, and fails as it should
-    const landlock = `import ctypes, os, struct, sys
+    const landlock = `import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
-attr = ctypes.create_string_buffer(struct.pack('Q', sum(1 << b for b in (1, 4, 5, 6, 7, 8, 9, 10, 11, 12))))
-fd = libc.syscall(444, attr, 8, 0)
-if fd < 0 or libc.syscall(446, fd, 0) != 0: sys.exit(99)
+SYS_landlock_create_ruleset, SYS_landlock_restrict_self = 444, 446
+# LANDLOCK_ACCESS_FS_WRITE_FILE, REMOVE_DIR, REMOVE_FILE and MAKE_* (CHAR DIR REG SOCK FIFO BLOCK SYM)
+class RulesetAttr(ctypes.Structure):
+    _fields_ = [('handled_access_fs', ctypes.c_uint64)]
+attr = RulesetAttr(sum(1 << b for b in (1, 4, 5, 6, 7, 8, 9, 10, 11, 12)))
+fd = libc.syscall(SYS_landlock_create_ruleset, ctypes.byref(attr), ctypes.sizeof(attr), 0)
+if fd < 0 or libc.syscall(SYS_landlock_restrict_self, fd, 0) != 0: sys.exit(99)
 os.execv(sys.argv[1], sys.argv[1:])`;
     // seccomp: a filter that allows everything is still a filter
-    const seccomp = `import ctypes, os, struct, sys
+    const seccomp = `import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
-ins = ctypes.create_string_buffer(struct.pack('HBBI', 0x06, 0, 0, 0x7fff0000))
-prog = struct.pack('HxxxxxxQ', 1, ctypes.addressof(ins))
-if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.c_char_p(prog), 0, 0) != 0: sys.exit(99)
+PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
+BPF_RET_K, SECCOMP_RET_ALLOW = 0x06, 0x7fff0000
+class SockFilter(ctypes.Structure):
+    _fields_ = [('code', ctypes.c_uint16), ('jt', ctypes.c_uint8), ('jf', ctypes.c_uint8), ('k', ctypes.c_uint32)]
+class SockFprog(ctypes.Structure):
+    _fields_ = [('len', ctypes.c_uint16), ('filter', ctypes.POINTER(SockFilter))]
+allow = (SockFilter * 1)(SockFilter(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW))
+prog = SockFprog(1, allow)
+if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0: sys.exit(99)
 os.execv(sys.argv[1], sys.argv[1:])`;
     const name = t.uniq('pst-ll');
     const args = ['create', '--name', name, '--network', 'none', '--rootfs', rootfs, 'true'];
-    const ll = cli(dir, args, { wrap: ['python3', '-c', landlock] });
+    const ll = cli(dir, args, { wrap: [PYTHON, '-c', landlock] });
     assert.notEqual(ll.status, 99, 'Landlock is not available here');
     assert.equal(handedTo(ll.stderr), 0, ll.stderr);
     assert.notEqual(ll.status, 0, 'a caller that may not write created a container');
     assert.equal(spawnSync(BERTH, ['--root', t.root, '--state-root', t.stateRoot, 'ps', '-aq', '--filter', `name=${name}`], { encoding: 'utf8' }).stdout, '');
-    const sc = cli(dir, ['rm', '-f', 'berth-pst-nothing'], { wrap: ['python3', '-c', seccomp] });
+    const sc = cli(dir, ['rm', '-f', 'berth-pst-nothing'], { wrap: [PYTHON, '-c', seccomp] });
     assert.notEqual(sc.status, 99, 'seccomp filter not installed');
     assert.equal(handedTo(sc.stderr), 0, sc.stderr);
     assert.match(sc.stderr, /debug: store/);

@@ -9,8 +9,9 @@
 //     same rootfs (minus the wrapper crun needs on a hybrid host), in turns (library, crun, wrapper)
 //   - fixed costs for reading the figures: `node -e 0` as started here and without
 //     NODE_EXTRA_CA_CERTS (bin/berth starts node without it), `berth version`
-// berth is run as users run it: the executable bin/berth (its native front, which hands run -d
-// and the other repeating verbs to a node started ahead: native/berth-prestart.c), with
+// berth is run as users run it: the executable bin/berth (its native front, which hands the
+// repeating verbs, run, exec and run -d among them, to a node started ahead:
+// native/berth-prestart.c), with
 // --network none like podman.
 // Usage: node bench/engine.mjs   (BENCH_N iterations, BENCH_D detached containers, default 50)
 import { spawnSync } from 'node:child_process';

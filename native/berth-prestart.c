@@ -3,13 +3,14 @@
  * node's start-up.
  *
  * Node's own start and loading the CLI's bundle are half of a `berth run -d` (~45 of ~90 ms of
- * CPU here). So the first command of a kind that repeats (run, create, start, stop, kill, rm...)
- * leaves behind one listener per user and build (`berth-shim prestart`), holding one node
- * process that has loaded the bundle and waits for one command. The next such command hands its
- * argv and environment to that node process, which runs it as the command's own process would,
- * and exits; the listener then starts the next one. It holds no state (every command still opens
- * the store, takes its locks and ends), and exits after PRESTART_IDLE_MS without a command.
- * BERTH_PRESTART=0 turns it off.
+ * CPU here). So the first command of a kind that repeats (run, exec, start, stop, rm, logs, ps...:
+ * pre_hot_verb) leaves behind a listener (`berth-shim prestart`), one per user, build, situation
+ * and start-up environment (the socket's name), holding a node process that has loaded the bundle
+ * and waits for one command. The next such command hands its argv and environment to that node
+ * process, which runs it as the command's own process would, and exits; the listener starts the
+ * next node as soon as one takes a command (several may run at once: a `logs -f` lasts). It holds
+ * no state (every command still opens the store, takes its locks and ends), and exits after
+ * PRESTART_IDLE_MS without a command. BERTH_PRESTART=0 turns it off.
  *
  * A command is handed over only to a process the kernel shows to be in the same situation as the
  * caller, so that it can act for it: the listener compares the caller (SO_PEERPIDFD, so the pid

@@ -43,7 +43,9 @@ const fullId = (ref: string) => t.run(['inspect', '-f', '{{.Id}}', ref]).stdout.
  */
 async function holdWindingDown(id: string): Promise<() => void> {
   const { init, monitor } = await until('the init and the monitor', () => existsSync(join(t.stateRoot, 'containers', id, 'pid')) && pidsOf(id).init > 0 && pidsOf(id));
-  await until('the container to run sleep', () => readFileSync(`/proc/${init}/cmdline`, 'utf8').includes('sleep'));
+  // argv[0], not the whole command line: `sh -c '...; exec sleep 60'` has "sleep" in its script
+  // before it has done what comes first (a kill then left the marker of onceThenSeven unmade)
+  await until('the container to run sleep', () => /(^|\/)sleep$/.test(readFileSync(`/proc/${init}/cmdline`, 'utf8').split('\0')[0]!));
   signal(monitor, 'SIGSTOP');
   const release = () => signal(monitor, 'SIGCONT');
   try {

@@ -118,6 +118,40 @@ function leftovers(b: Bundle, cgroupNames: string[] = []): string[] {
 }
 
 /**
+ * What the container's processes and freezers say, for a failure message: each process's state
+ * (in its freezer cgroup) and kernel wait channel, and freezer.state / cgroup.freeze / cgroup.events of its cgroups.
+ */
+function freezerReport(b: Bundle): string {
+  const lines: string[] = [];
+  for (const ctl of ['freezer', 'unified']) {
+    const dir = join('/sys/fs/cgroup', ctl, 'berth', b.id);
+    for (const f of ['freezer.state', 'cgroup.freeze', 'cgroup.events']) {
+      try {
+        lines.push(`${dir}/${f}: ${readFileSync(join(dir, f), 'utf8').trim().replace(/\n/g, ', ')}`);
+      } catch {
+        /* not in this hierarchy */
+      }
+    }
+  }
+  let procs: string[] = [];
+  try {
+    procs = readFileSync(join('/sys/fs/cgroup/freezer/berth', b.id, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean);
+  } catch {
+    lines.push('no cgroup.procs in the freezer hierarchy');
+  }
+  for (const pid of procs) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+      lines.push(`pid ${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim()}: state ${state}, wchan ${readFileSync(`/proc/${pid}/wchan`, 'utf8')}`);
+    } catch {
+      /* gone */
+    }
+  }
+  return lines.join('\n');
+}
+
+/**
  * An allocation of `mib` MiB in busybox (no python): tail keeps its whole input line in memory.
  * In a subshell that makes itself the OOM killer's first choice: right after the kill the kernel
  * sometimes OOM-kills once more (the victim's memory is not freed yet), and that must not be the
@@ -228,7 +262,9 @@ describe('berth-oci resource control', () => {
     ok(oci(b, ['resume', b.id]));
     assert.equal(status(b), 'running');
     // under a loaded CI machine four 20 ms iterations can take longer than a fixed sleep
-    await waitFor(() => readInt(counter) > c1 + 3, 5000, 'the counter to run again');
+    await waitFor(() => readInt(counter) > c1 + 3, 5000, 'the counter to run again').catch((e: Error) => {
+      throw new Error(`${e.message} (it stood at ${c1}, now ${readInt(counter)}; status ${status(b)})\n${freezerReport(b)}`);
+    });
     // a paused container can be deleted with --force
     ok(oci(b, ['pause', b.id]));
     ok(oci(b, ['delete', '--force', b.id]));

@@ -30,10 +30,13 @@ export function setFrozenV2(fs: HostFs, dir: string, frozen: boolean, timeoutMs 
   }
 }
 
+/**
+ * Paused: a freeze asked for (cgroup.freeze, as runc reads it) or in force (cgroup.events, which
+ * also shows an ancestor's freeze). A freeze asked for but not in force -- a task forked or moved
+ * in meanwhile -- is still a paused container: it must show as paused and resume must thaw it.
+ */
 export function isFrozenV2(fs: HostFs, dir: string): boolean {
-  const ev = events(fs, dir);
-  if (ev.has('frozen')) return ev.get('frozen') === 1;
-  return fs.tryRead(`${dir}/cgroup.freeze`)?.trim() === '1';
+  return fs.tryRead(`${dir}/cgroup.freeze`)?.trim() === '1' || events(fs, dir).get('frozen') === 1;
 }
 
 /** SIGKILL everything in the cgroup at once (Linux >= 5.14); false when there is no cgroup.kill. */

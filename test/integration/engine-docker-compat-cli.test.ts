@@ -118,6 +118,28 @@ describe('docker compatibility: start -a of a running container, exec -it detach
     ok(t.run(['rm', '-f', name]));
   });
 
+  // (node itself restores the terminal on SIGTERM, not on SIGHUP or SIGQUIT)
+  test('exec -it: a SIGTERM, SIGHUP or SIGQUIT to the CLI restores the terminal before it dies of it', async () => {
+    const name = t.uniq('ek');
+    ok(t.run(['run', '-d', '--name', name, '--network', 'none', '--rootfs', tl.rootfs, 'sleep', '300']), 'run -d');
+    for (const sig of ['TERM', 'HUP', 'QUIT'] as const) {
+      const marker = `${name}-${sig}`;
+      // the CLI is node running berth-node.cjs with this marker in its argv; the shell's own
+      // command line names it too, hence the [-] in the pattern (the shell's has a literal "[")
+      const exec = cliLine(['exec', '-it', name, 'sh', '-c', `echo ready-${marker}; sleep 300`]);
+      const p = onPty(`${exec}; echo "status=$?"; stty -a`);
+      await p.waitFor(new RegExp(`ready-${marker}`));
+      const pk = spawn('pkill', [`-${sig}`, '-f', `berth-node[.]cjs .*exec -it ${marker.replace(`-${sig}`, '')} sh -c echo ready[-]${marker}`]);
+      assert.equal(await new Promise((res) => pk.on('close', res)), 0, 'pkill found the CLI');
+      assert.notEqual(await p.end(), 'hung', JSON.stringify(p.output));
+      assert.match(p.output, new RegExp(`status=${128 + { TERM: 15, HUP: 1, QUIT: 3 }[sig]}`), JSON.stringify(p.output));
+      assert.match(p.output, /[^-]icanon/, 'canonical mode restored');
+      assert.match(p.output, /[^-]opost/, 'output processing restored');
+      assert.match(p.output, /[^-]echo\b/, 'echo restored');
+    }
+    ok(t.run(['rm', '-f', name]));
+  });
+
   test('library: exec with tty detaches on its detach keys (default and detachKeys), the process keeps running', async () => {
     const name = t.uniq('el');
     ok(t.run(['run', '-d', '--name', name, '--network', 'none', '--rootfs', tl.rootfs, 'sleep', '300']), 'run -d');

@@ -8,6 +8,8 @@ import type { ShimRun } from '../../engine/shim.js';
 import { detachScanner } from './detach-keys.js';
 import { setRawTerminal } from './raw-terminal.js';
 
+const ENDING: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGQUIT'];
+
 /** The terminal's size to start the exec's pty with, when stdout is one. */
 export function terminalSize(): { rows: number; cols: number } | undefined {
   const out = process.stdout;
@@ -35,6 +37,20 @@ export async function relayTerminal(r: ShimRun, keys: number[], err: (s: string)
   });
   stdin.on('end', () => r.stdin!.end());
   if (stdin.isTTY) setRawTerminal(stdin); // as cfmakeraw, what the shim sets when it proxies the terminal
+  // A signal that ends this CLI (kill, the terminal's hangup) must not leave the terminal raw:
+  // node restores it itself only for SIGINT and SIGTERM. It is restored, then the CLI dies of the
+  // signal as it would have (the process goes on, as a docker exec does when its CLI is killed).
+  // Typed ctrl-c is a byte here, sent to the process.
+  const die = (sig: NodeJS.Signals) => {
+    for (const s of ENDING) process.off(s, die);
+    try {
+      if (stdin.isTTY) stdin.setRawMode(false);
+    } catch {
+      /* a hung-up terminal has no mode to restore */
+    }
+    process.kill(process.pid, sig);
+  };
+  for (const s of ENDING) process.on(s, die);
   stdin.resume();
   // the kernel's SIGWINCH on a size change becomes stdout's 'resize': the new size to the pty
   const resize = () => r.resize?.(out.rows, out.columns);
@@ -49,6 +65,7 @@ export async function relayTerminal(r: ShimRun, keys: number[], err: (s: string)
     }
     return res;
   } finally {
+    for (const s of ENDING) process.off(s, die);
     out.off('resize', resize);
     if (stdin.isTTY) stdin.setRawMode(false);
     stdin.pause();

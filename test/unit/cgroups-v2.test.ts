@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -175,6 +175,18 @@ describe('cgroup v2 backend (fake cgroupfs)', () => {
     assert.equal(read(`${CG}/f/cgroup.freeze`), '1');
     assert.equal(m.isFrozen(), true);
     m.thaw();
+    assert.equal(m.isFrozen(), false);
+  });
+
+  it('a freeze asked for but not in force (a task came in meanwhile) is paused, and thaw undoes it', () => {
+    setup();
+    const m = open('/f');
+    m.create({});
+    m.freeze();
+    writeFileSync(root + `${CG}/f/cgroup.events`, 'populated 1\nfrozen 0\n'); // as the kernel shows it then
+    assert.equal(m.isFrozen(), true, 'cgroup.freeze 1 is a paused container, as runc reads it');
+    m.thaw();
+    assert.equal(read(`${CG}/f/cgroup.freeze`), '0');
     assert.equal(m.isFrozen(), false);
   });
 

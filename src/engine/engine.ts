@@ -19,6 +19,8 @@ import { validateSpec } from '../spec/validate.js';
 import { isCgroup2UnifiedMode } from '../spec/default-spec.js';
 import { duBytes, rmTree } from './fsutil.js';
 import { conflict, EngineError, invalid, isEngineError, notFound } from './errors.js';
+import { checkUpdatedResources } from './resource-checks.js';
+import { volumeNameError } from './volume-names.js';
 import { newId, randomName, shortId, validName } from './ids.js';
 import { readLogs, sleep as abortableSleep, type LogEntry } from './logs.js';
 import { AttachClient, markStopped, MONITOR_PATH, readExitFile, readPidFile, startMonitor, writeRestartPolicy } from './monitor.js';
@@ -32,6 +34,9 @@ import { awaitWindDown } from './wind-down.js';
 import { EngineNetworks } from './networks.js';
 import { mergeHealth } from './health-config.js';
 import { healthFilterValue, healthOnStart, monitorHealthArgs } from './health.js';
+import { psFilter } from './ps-filters.js';
+import { psFilterDeps } from './ps-filter-deps.js';
+import { checkVolumeFilters } from './volume-filters.js';
 import { DEFAULT_ROOT, DEFAULT_STATE_ROOT, Paths } from './paths.js';
 import { runShim, SIZE_FD, type PendingShim, type ShimRun, type Stdio } from './shim.js';
 import { seccompLoadOf, seccompProgramOf } from './seccomp-file.js';
@@ -335,7 +340,9 @@ export class Engine {
   }
 
   private event(rec: Pick<ContainerRecord, 'id' | 'name' | 'image'>, action: string, extra: Record<string, string> = {}): void {
-    this.store.addEvent('container', action, rec.id, { image: rec.image, name: rec.name, ...extra });
+    // docker's container events carry the container's labels too (`events --filter label=`)
+    const labels = (rec as Partial<ContainerRecord>).config?.Labels ?? {};
+    this.store.addEvent('container', action, rec.id, { ...labels, image: rec.image, name: rec.name, ...extra });
   }
 
   // ---------------------------------------------------------------- lookup
@@ -376,23 +383,9 @@ export class Engine {
     this.reconcile();
     const f = o.filters ?? {};
     const all = o.all || f.status?.length || f.exited?.length;
-    return this.store.list().filter((c) => {
-      if (!all && c.state !== 'running' && c.state !== 'paused' && c.state !== 'restarting') return false;
-      if (f.id?.length && !f.id.some((x) => c.id.startsWith(x))) return false;
-      if (f.name?.length && !f.name.some((x) => new RegExp(x.replace(/^\//, '')).test(c.name))) return false;
-      if (f.status?.length && !f.status.includes(c.state)) return false;
-      if (f.exited?.length && !(c.state === 'exited' && f.exited.includes(String(c.exitCode)))) return false;
-      if (f.health?.length && !f.health.includes(healthFilterValue(this.store, c))) return false;
-      if (f.label?.length) {
-        for (const l of f.label) {
-          const i = l.indexOf('=');
-          const k = i < 0 ? l : l.slice(0, i);
-          if (!(k in c.config.Labels)) return false;
-          if (i >= 0 && c.config.Labels[k] !== l.slice(i + 1)) return false;
-        }
-      }
-      return true;
-    });
+    const recs = this.store.list();
+    const keep = psFilter(f, recs, psFilterDeps(this, (c) => healthFilterValue(this.store, c))); // docker's filter keys and checks: ps-filters.ts
+    return recs.filter((c) => (all || c.state === 'running' || c.state === 'paused' || c.state === 'restarting') && keep(c));
   }
 
   // ---------------------------------------------------------------- create
@@ -895,8 +888,9 @@ export class Engine {
     let rec: ContainerRecord | undefined = o.force ? this.get(ref) : await this.getSettled(ref);
     if (isLive(rec.state)) {
       if (!o.force) {
-        if (rec.state === 'paused') throw conflict(`cannot remove container "${ref}": container is paused: unpause and then stop the container before attempting removal or force remove`);
-        throw conflict(`cannot remove container "${ref}": container is ${rec.state}: stop the container before attempting removal or force remove`);
+        // docker 23+'s words, naming the container as its daemon does ("/name")
+        if (rec.state === 'paused') throw conflict(`cannot remove container "/${rec.name}": container is paused and must be unpaused first`);
+        throw conflict(`cannot remove container "/${rec.name}": container is ${rec.state}: stop the container before removing or force remove`);
       }
       await this.forceDown(rec);
       const id = rec.id;
@@ -1001,6 +995,7 @@ export class Engine {
     }
     if (hc.Memory > 0 && hc.Memory < 6 * 1024 * 1024) throw invalid('Minimum memory limit allowed is 6MB');
     if (hc.MemorySwap > 0 && hc.MemorySwap < hc.Memory) throw invalid('Minimum memoryswap limit should be larger than memory limit, see usage');
+    checkUpdatedResources(hc); // resource-checks.ts: --cpus range, CPUs the host has, shares bounds
     const resources = resourcesOf(hc);
     const blockIO = specBlockIO(hc, rec.spec.linux?.resources?.blockIO);
     if (blockIO) resources.blockIO = blockIO;
@@ -1052,7 +1047,7 @@ export class Engine {
   /** Runs a process in a running container (through the runtime's exec plan). */
   async exec(ref: string, o: ExecOptions): Promise<ShimRun> {
     const rec = this.get(ref);
-    if (rec.state === 'paused') throw conflict(`Container ${rec.id} is paused, unpause the container before exec`);
+    if (rec.state === 'paused') throw conflict(`Container ${ref} is paused, unpause the container before exec`); // docker names it as given
     if (rec.state !== 'running') throw conflict(`Container ${rec.id} is not running`);
     if (!o.cmd.length) throw invalid('exec: no command given');
     const sp = rec.spec.process!;
@@ -1157,7 +1152,8 @@ export class Engine {
     if (o.driver && o.driver !== 'local') throw notFound(`plugin "${o.driver}" not found: berth has the local volume driver only`);
     if (o.options && Object.keys(o.options).length) throw invalid(`invalid option for the local volume driver: ${Object.keys(o.options).join(', ')} (berth's local driver takes no options yet)`);
     const name = o.name ?? newId();
-    if (!validName(name)) throw invalid(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed`);
+    const bad = volumeNameError(name); // volume-names.ts: docker's local driver rule and words
+    if (bad) throw invalid(`create ${name}: ${bad}`);
     const v: VolumeRecord = { name, driver: 'local', mountpoint: this.paths.volumeData(name), created: rfc3339Nano(), labels: o.labels ?? {}, options: {}, anonymous: !o.name };
     mkdirSync(v.mountpoint, { recursive: true, mode: 0o755 });
     if (this.store.insertVolume(v)) this.store.addEvent('volume', 'create', name, { driver: 'local' });
@@ -1165,8 +1161,10 @@ export class Engine {
   }
 
   listVolumes(filters: Record<string, string[]> = {}): VolumeRecord[] {
+    checkVolumeFilters(filters); // volume-filters.ts: docker's keys
     return this.store.volumes().filter((v) => {
       if (filters.name?.length && !filters.name.some((n) => v.name.includes(n))) return false;
+      if (filters.driver?.length && !filters.driver.includes(v.driver)) return false;
       if (filters.dangling?.length) {
         const dangling = this.store.volumeUsers(v.name).length === 0;
         if (!filters.dangling.some((d) => (d === 'true' || d === '1') === dangling)) return false;

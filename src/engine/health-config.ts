@@ -26,6 +26,14 @@ export interface HealthOptions {
   noHealthcheck?: boolean;
 }
 
+/** What Go's time.ParseDuration says about a value it refuses (docker prints it). */
+function goDurationError(v: string): string {
+  if (/^[-+]?(?:\d+\.?\d*|\.\d+)$/.test(v)) return `time: missing unit in duration "${v}"`;
+  const unit = /^[-+]?(?:\d+\.?\d*|\.\d+)([^\d.]+)$/.exec(v)?.[1];
+  if (unit !== undefined) return `time: unknown unit "${unit}" in duration "${v}"`;
+  return `time: invalid duration "${v}"`;
+}
+
 /** docker's defaults. */
 export const HEALTH_DEFAULTS = { interval: 30e9, timeout: 30e9, startPeriod: 0, startInterval: 5e9, retries: 3 };
 
@@ -35,7 +43,7 @@ function duration(flag: string, v: string | number | undefined): number | undefi
   if (typeof v === 'number') ns = Math.round(v * 1e6);
   else {
     const d = v === '0' ? 0n : parseDuration(v);
-    if (d === null) throw invalid(`invalid argument "${v}" for "${flag}" flag: time: invalid duration "${v}" (use a Go duration such as 30s or 1m30s)`);
+    if (d === null) throw invalid(`invalid argument "${v}" for "${flag}" flag: ${goDurationError(v)} (use a Go duration such as 30s or 1m30s)`);
     ns = Number(d);
   }
   if (ns < 0) throw invalid(`${flag} cannot be negative`);

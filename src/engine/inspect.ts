@@ -1,5 +1,6 @@
 // docker-shaped views of the engine's records: `inspect` JSON and `ps` rows.
 import { shortId } from './ids.js';
+import { ANN_IMAGE_ID } from './images.js';
 import { networkSettings, portsText } from './networking.js';
 import type { Paths } from './paths.js';
 import { humanDuration, parseRfc3339 } from './time.js';
@@ -56,7 +57,7 @@ export function inspectContainer(c: ContainerRecord, paths: Paths, volumes: { vo
       FinishedAt: c.finishedAt,
       ...(health ? { Health: health } : {}),
     },
-    Image: c.image,
+    Image: c.spec.annotations?.[ANN_IMAGE_ID] ?? c.image, // docker's: the image's id ("sha256:..."); the name is .Config.Image
     ResolvConfPath: paths.resolvConfPath(c.id),
     HostnamePath: paths.hostnamePath(c.id),
     HostsPath: paths.hostsPath(c.id),
@@ -119,7 +120,8 @@ export function statusText(c: ContainerRecord, now = Date.now(), health?: Health
 }
 
 /** A row of `docker ps` (the fields --format can name). */
-export function psRow(c: ContainerRecord, noTrunc: boolean, now = Date.now(), health?: HealthState): Record<string, unknown> {
+/** volumes: the container's named volumes (store.containerVolumes), for .Mounts's anonymous ones. */
+export function psRow(c: ContainerRecord, noTrunc: boolean, now = Date.now(), health?: HealthState, volumes?: { volume: string; destination: string }[]): Record<string, unknown> {
   const cmd = [...(c.config.Entrypoint ?? []), ...c.config.Cmd].join(' ');
   const shown = noTrunc || [...cmd].length <= 20 ? cmd : [...cmd].slice(0, 19).join('') + '…';
   const labels = Object.entries(c.config.Labels).map(([k, v]) => `${k}=${v}`).join(',');
@@ -136,10 +138,20 @@ export function psRow(c: ContainerRecord, noTrunc: boolean, now = Date.now(), he
     Names: c.name,
     Labels: labels,
     Label: (k: string) => c.config.Labels[k] ?? '',
-    Mounts: c.hostConfig.Mounts.map((m) => m.Source || m.Target).join(','),
+    Mounts: psMounts(c, volumes ?? [], !noTrunc),
     Networks: c.hostConfig.NetworkMode,
     LocalVolumes: String(c.hostConfig.Mounts.filter((m) => m.Type === 'volume').length),
   };
+}
+
+/** docker ps's MOUNTS: each mount point's volume name, else its source; 15 columns unless --no-trunc. */
+function psMounts(c: ContainerRecord, volumes: { volume: string; destination: string }[], trunc: boolean): string {
+  const byDest = new Map(volumes.map((v) => [v.destination, v.volume]));
+  // --tmpfs and tmpfs mounts have no name or source: docker lists them as ""
+  return c.hostConfig.Mounts.map((m) => {
+    const name = (m.Type === 'volume' ? byDest.get(m.Target) ?? m.Source : m.Type === 'bind' ? m.Source : '') || '';
+    return trunc && [...name].length > 15 ? [...name].slice(0, 14).join('') + '…' : name;
+  }).join(',');
 }
 
 export const PS_HEADERS: Record<string, string> = {

@@ -1,8 +1,8 @@
 // The typed options of create/run (the library's and the CLI's), normalized and validated once
 // into docker's Config and HostConfig. Nothing is created before this succeeds.
-import { availableParallelism } from 'node:os';
 import { parseSignal } from '../runtime/launch.js';
 import { invalid } from './errors.js';
+import { adaptCpuShares, checkCpuset, checkNanoCpus } from './resource-checks.js';
 import { validName } from './ids.js';
 import { normalizeNetwork, type NetworkCreateOptions } from './networking-options.js';
 import { normalizeBlkio, type BlkioOptions } from './blkio.js';
@@ -11,7 +11,7 @@ import { normalizeHealth, type HealthOptions } from './health-config.js';
 import type { ContainerConfig, DeviceMapping, HostConfig, MountSpec, RestartPolicy, Ulimit } from './types.js';
 import {
   parseCpus, parseDevice, parseEnv, parseKeyValues, parseMountFlag, parseRestartPolicy, parseSize, parseSwap, parseTmpfsFlag,
-  parseUlimit, parseVolumeFlag, validCpuset,
+  parseUlimit, parseVolumeFlag,
 } from './units.js';
 
 export interface CreateOptions extends BlkioOptions, HealthOptions, NetworkCreateOptions, UsernsCreateOptions {
@@ -120,14 +120,9 @@ export function normalizeCreate(o: CreateOptions): NormalizedCreate {
   }
 
   let restart: RestartPolicy = { Name: 'no', MaximumRetryCount: 0 };
-  if (o.restart !== undefined) {
-    try {
-      restart = typeof o.restart === 'string' ? parseRestartPolicy(o.restart) : o.restart;
-    } catch (e) {
-      throw field('--restart', o.restart, e);
-    }
-  }
-  if (o.autoRemove && restart.Name !== 'no') throw invalid('Conflicting options: --restart and --rm');
+  // docker's words as they are: neither its CLI nor its daemon calls these flag errors
+  if (o.restart !== undefined) restart = typeof o.restart === 'string' ? parseRestartPolicy(o.restart) : o.restart;
+  if (o.autoRemove && restart.Name !== 'no') throw invalid('conflicting options: cannot specify both --restart and --rm'); // docker 28's words
 
   const size = (flag: string, v: number | string | undefined, parse: (x: number | string) => number) => {
     if (v === undefined || v === '') return 0;
@@ -143,17 +138,15 @@ export function normalizeCreate(o: CreateOptions): NormalizedCreate {
   if (memorySwap > 0 && memory === 0) throw invalid('You should always set the Memory limit when using Memoryswap limit, see usage');
   if (memorySwap > 0 && memorySwap < memory) throw invalid('Minimum memoryswap limit should be larger than memory limit, see usage');
   const nanoCpus = size('--cpus', o.cpus, parseCpus);
-  const ncpu = availableParallelism();
-  if (nanoCpus > ncpu * 1e9) throw invalid(`Range of CPUs is from 0.01 to ${ncpu.toFixed(2)}, as there are only ${ncpu} CPUs available`);
-  if (nanoCpus > 0 && nanoCpus < 1e7) throw invalid(`Range of CPUs is from 0.01 to ${ncpu.toFixed(2)}, as there are only ${ncpu} CPUs available`);
+  checkNanoCpus(nanoCpus); // resource-checks.ts: docker's daemon-side checks
   if (o.cpuShares !== undefined && (!Number.isInteger(o.cpuShares) || o.cpuShares < 0)) throw invalid(`invalid argument "${o.cpuShares}" for "-c, --cpu-shares" flag: must be a non-negative integer`);
-  if (o.cpusetCpus && !validCpuset(o.cpusetCpus)) throw invalid(`Invalid value ${o.cpusetCpus} for cpuset cpus`);
+  checkCpuset(o.cpusetCpus ?? '');
   if (o.pidsLimit !== undefined && !Number.isInteger(o.pidsLimit)) throw invalid(`invalid argument "${o.pidsLimit}" for "--pids-limit" flag`);
 
   const ulimits = (o.ulimits ?? []).map((u) => (typeof u === 'string' ? parseUlimit(u) : u));
   const sysctls = Array.isArray(o.sysctls) ? parseKeyValues(o.sysctls, 'sysctl') : { ...(o.sysctls ?? {}) };
   for (const s of o.securityOpt ?? []) {
-    if (!/^(seccomp[=:].+|no-new-privileges(?:[=:](true|false))?|label[=:].*|apparmor[=:].*)$/.test(s)) throw invalid(`invalid --security-opt: ${JSON.stringify(s)}`);
+    if (!/^(seccomp[=:].+|no-new-privileges(?:[=:](true|false))?|label[=:].*|apparmor[=:].*)$/.test(s)) throw invalid(`Invalid --security-opt: ${JSON.stringify(s)}`);
   }
   const logType = o.logDriver ?? 'json-file';
   if (!['json-file', 'cri', 'none'].includes(logType)) throw invalid(`logger: no log driver named '${logType}' is registered (use json-file, cri or none)`);
@@ -170,7 +163,7 @@ export function normalizeCreate(o: CreateOptions): NormalizedCreate {
   const hostConfig: HostConfig = {
     Binds: binds, Mounts: mounts, Tmpfs: tmpfs, ReadonlyRootfs: !!o.readOnly, Init: !!o.init,
     RestartPolicy: restart, AutoRemove: !!o.autoRemove, ...net.hostConfig,
-    Memory: memory, MemorySwap: memorySwap, NanoCpus: nanoCpus, CpuShares: o.cpuShares ?? 0, CpusetCpus: o.cpusetCpus ?? '',
+    Memory: memory, MemorySwap: memorySwap, NanoCpus: nanoCpus, CpuShares: adaptCpuShares(o.cpuShares ?? 0), CpusetCpus: o.cpusetCpus ?? '',
     PidsLimit: o.pidsLimit ?? null,
     Devices: (o.devices ?? []).map((d) => (typeof d === 'string' ? parseDevice(d) : d)),
     CapAdd: o.capAdd ?? [], CapDrop: o.capDrop ?? [], Privileged: !!o.privileged, SecurityOpt: o.securityOpt ?? [],

@@ -9,6 +9,7 @@ import { sharedDefaultSeccompProfile } from '../seccomp/default-profile-cache.js
 import { defaultSpec } from '../spec/default-spec.js';
 import type { LinuxDevice, LinuxDeviceCgroup, LinuxResources, LinuxSeccomp, Mount, POSIXRlimit, Spec } from '../spec/types.js';
 import { EngineError, invalid } from './errors.js';
+import { goOpenError } from './go-errors.js';
 import { shortId } from './ids.js';
 import type { ContainerConfig, HostConfig } from './types.js';
 
@@ -47,15 +48,16 @@ export interface SpecInput {
 /** Resolves "CAP_X"/"x"/"ALL" lists into the final capability set. */
 export function capabilities(hc: Pick<HostConfig, 'CapAdd' | 'CapDrop' | 'Privileged'>): string[] {
   if (hc.Privileged) return [...CAPABILITY_NAMES];
-  const norm = (c: string) => {
+  // docker's daemon message, naming the list: invalid CapAdd: unknown capability: "CAP_X"
+  const norm = (list: string) => (c: string) => {
     const u = c.toUpperCase();
     if (u === 'ALL') return 'ALL';
     const n = u.startsWith('CAP_') ? u : `CAP_${u}`;
-    if (!isCapabilityName(n)) throw invalid(`invalid capability: ${JSON.stringify(c)}: unknown capability ${JSON.stringify(n)}`);
+    if (!isCapabilityName(n)) throw invalid(`invalid ${list}: unknown capability: ${JSON.stringify(n)}`);
     return n;
   };
-  const add = hc.CapAdd.map(norm);
-  const drop = hc.CapDrop.map(norm);
+  const add = hc.CapAdd.map(norm('CapAdd'));
+  const drop = hc.CapDrop.map(norm('CapDrop'));
   let caps = new Set<string>(add.includes('ALL') ? CAPABILITY_NAMES : DOCKER_DEFAULT_CAPS);
   if (drop.includes('ALL')) caps = new Set();
   for (const c of drop) caps.delete(c);
@@ -153,10 +155,16 @@ function deviceOf(host: string, ctr: string, perms: string): { dev: LinuxDevice;
 
 function loadSeccompProfile(path: string): LinuxSeccomp {
   let obj: Record<string, unknown>;
+  let text: string;
   try {
-    obj = JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw invalid(`opening seccomp profile (${path}) failed: ${(e as Error).message}`);
+    throw invalid(`opening seccomp profile (${path}) failed: ${goOpenError(path, e)}`); // docker's CLI reads it
+  }
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
+    throw invalid(`decoding seccomp profile failed: ${(e as Error).message}`); // and docker's daemon decodes it
   }
   // docker's format: archMap instead of architectures, includes/excludes per rule
   if (Array.isArray(obj.archMap) && !obj.architectures) {

@@ -3,22 +3,45 @@
 import { isAbsolute } from 'node:path';
 import { invalid } from './errors.js';
 import type { DeviceMapping, MountSpec, RestartPolicy, Ulimit } from './types.js';
-import { validName } from './ids.js';
+import { volumeNameError } from './volume-names.js';
 
-const SIZE_RE = /^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$/;
 const MULT: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
 
-/** docker's RAMInBytes: "64m", "1.5g", "512k", "1024" (bytes); binary multiples. */
+/** Go's strconv.ParseFloat for the decimal forms a size is written in; NaN when it would fail. */
+function goFloat(num: string): number {
+  return /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(num) ? Number(num) : NaN;
+}
+
+/**
+ * docker's RAMInBytes (go-units 0.5): "64m", "1.5g", "512KiB", "1024" (bytes); binary multiples.
+ * Its messages too: "invalid size: '-1'" for no number or a negative one, "invalid suffix: 'x'"
+ * for an unknown unit (what docker 28 prints for `--memory 12x`).
+ */
 export function parseSize(s: string | number): number {
   if (typeof s === 'number') {
     if (!Number.isFinite(s) || s < 0) throw invalid(`invalid size: '${s}'`);
     return Math.floor(s);
   }
-  const m = SIZE_RE.exec(s.trim());
-  if (!m) throw invalid(`invalid size: '${s}'`);
-  const n = Number(m[1]);
-  if (!Number.isFinite(n)) throw invalid(`invalid size: '${s}'`);
-  return Math.floor(n * (m[2] ? MULT[m[2].toLowerCase()]! : 1));
+  const str = s.trim();
+  let sep = -1;
+  for (let i = str.length - 1; i >= 0; i--) if ('0123456789. '.includes(str[i]!)) { sep = i; break; }
+  if (sep < 0) throw invalid(`invalid size: '${s}'`);
+  const num = str[sep] === ' ' ? str.slice(0, sep) : str.slice(0, sep + 1);
+  let sfx = str.slice(sep + 1);
+  const n = goFloat(num);
+  if (Number.isNaN(n)) throw invalid(`strconv.ParseFloat: parsing ${JSON.stringify(num)}: invalid syntax`);
+  if (n < 0) throw invalid(`invalid size: '${s}'`);
+  if (!sfx) return Math.floor(n);
+  const bad = () => invalid(`invalid suffix: '${sfx}'`);
+  if (sfx.length > 3) throw bad();
+  sfx = sfx.toLowerCase();
+  if (sfx[0] === 'b') {
+    if (sfx.length > 1) throw bad();
+    return Math.floor(n);
+  }
+  const mul = MULT[sfx[0]!];
+  if (mul === undefined || (sfx.length === 2 && sfx[1] !== 'b') || (sfx.length === 3 && sfx.slice(1) !== 'ib')) throw bad();
+  return Math.floor(n * mul);
 }
 
 /** --memory-swap: a size, or -1 for unlimited. */
@@ -34,39 +57,54 @@ export function parseCpus(s: string | number): number {
   return Math.round(n * 1e9);
 }
 
+/**
+ * --restart, as docker 25+ reads it: the CLI's format errors ("invalid restart policy format: ...")
+ * and the daemon's ValidateRestartPolicy ("invalid restart policy: ...").
+ */
 export function parseRestartPolicy(s: string): RestartPolicy {
-  const [name, max, ...more] = s.split(':');
-  if (more.length) throw invalid(`invalid restart policy format: ${s}`);
+  if (s === '') return { Name: 'no', MaximumRetryCount: 0 };
+  const colon = s.indexOf(':');
+  const name = colon < 0 ? s : s.slice(0, colon);
+  const count = colon < 0 ? '' : s.slice(colon + 1);
+  if (colon >= 0 && name === '') throw invalid('invalid restart policy format: no policy provided before colon');
+  let max = 0;
+  if (count !== '') {
+    if (!/^[+-]?\d+$/.test(count)) throw invalid('invalid restart policy format: maximum retry count must be an integer');
+    max = Number(count);
+  }
   switch (name) {
-    case '':
     case 'no':
-      if (max !== undefined) throw invalid('maximum retry count cannot be used with restart policy \'no\'');
-      return { Name: 'no', MaximumRetryCount: 0 };
     case 'always':
     case 'unless-stopped':
-      if (max !== undefined) throw invalid(`maximum retry count cannot be used with restart policy '${name}'`);
+      if (max !== 0) throw invalid(`invalid restart policy: maximum retry count can only be used with 'on-failure'${max < 0 ? ' and cannot be negative' : ''}`);
       return { Name: name, MaximumRetryCount: 0 };
-    case 'on-failure': {
-      if (max === undefined) return { Name: 'on-failure', MaximumRetryCount: 0 };
-      if (!/^\d+$/.test(max)) throw invalid(`invalid restart policy format: maximum retry count must be an integer: ${s}`);
-      return { Name: 'on-failure', MaximumRetryCount: Number(max) };
-    }
+    case 'on-failure':
+      if (max < 0) throw invalid('invalid restart policy: maximum retry count cannot be negative');
+      return { Name: 'on-failure', MaximumRetryCount: max };
     default:
-      throw invalid(`invalid restart policy format: unknown policy '${name}'; use no, always, on-failure[:max-retries] or unless-stopped`);
+      throw invalid(`invalid restart policy: unknown policy '${name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
   }
 }
 
 const ULIMITS = new Set(['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack', 'as']);
 
-/** --ulimit nofile=1024:2048 */
+/** --ulimit nofile=1024:2048, parsed as go-units' ParseUlimit does (and with its messages). */
 export function parseUlimit(s: string): Ulimit {
-  const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(s);
-  if (!m) throw invalid(`invalid ulimit argument: ${s}`);
-  if (!ULIMITS.has(m[1]!)) throw invalid(`invalid ulimit type: ${m[1]}`);
-  const soft = Number(m[2]);
-  const hard = m[3] !== undefined ? Number(m[3]) : soft;
-  if (soft > hard && hard !== -1) throw invalid(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${hard}`);
-  return { Name: m[1]!, Soft: soft, Hard: hard };
+  const eq = s.indexOf('=');
+  if (eq < 0) throw invalid(`invalid ulimit argument: ${s}`);
+  const name = s.slice(0, eq);
+  if (!ULIMITS.has(name)) throw invalid(`invalid ulimit type: ${name}`);
+  const vals = s.slice(eq + 1).split(':');
+  if (vals.length > 2) throw invalid(`too many limit value arguments - ${s.slice(eq + 1)}, can only have up to two, \`soft[:hard]\``);
+  const int = (v: string) => {
+    if (!/^[+-]?\d+$/.test(v)) throw invalid(`strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
+    return Number(v);
+  };
+  const hard = vals.length === 2 ? int(vals[1]!) : undefined;
+  const soft = int(vals[0]!);
+  const h = hard ?? soft;
+  if (h !== -1 && soft > h) throw invalid(`ulimit soft limit must be less than or equal to hard limit: ${soft} > ${h}`);
+  return { Name: name, Soft: soft, Hard: h };
 }
 
 /** KEY=VALUE; a bare KEY takes its value from `env` (docker: from the CLI's environment). */
@@ -112,15 +150,14 @@ export function parseVolumeFlag(s: string): MountSpec {
   if (!src || !dst) throw invalid(`invalid volume specification: '${s}'`);
   if (!isAbsolute(dst)) throw invalid(`invalid volume specification: '${s}': invalid mount config: the container path '${dst}' must be absolute`);
   const m: MountSpec = { Type: isAbsolute(src) ? 'bind' : 'volume', Source: src, Target: dst, ReadOnly: false };
-  if (m.Type === 'volume' && !validName(src)) {
-    throw invalid(`invalid volume specification: '${s}': "${src}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
-  }
+  const badName = m.Type === 'volume' ? volumeNameError(src) : undefined;
+  if (badName) throw invalid(`create ${src}: ${badName}`); // what docker's daemon says creating it
   for (const o of opts.split(',').filter(Boolean)) {
     if (o === 'ro') m.ReadOnly = true;
     else if (o === 'rw') m.ReadOnly = false;
     else if (PROPAGATIONS.has(o) && m.Type === 'bind') m.Propagation = o;
     else if (o === 'z' || o === 'Z' || o === 'nocopy' || o === 'delegated' || o === 'cached' || o === 'consistent') continue;
-    else throw invalid(`invalid volume specification: '${s}': invalid mode: ${o}`);
+    else throw invalid(`invalid mode: ${o}`); // docker's daemon says no more
   }
   return m;
 }
@@ -173,11 +210,12 @@ export function parseMountFlag(s: string): MountSpec {
         throw invalid(`invalid field '${k}' must be a key=value pair`);
     }
   }
-  if (type !== 'bind' && type !== 'volume' && type !== 'tmpfs') throw invalid(`invalid mount config for type "${type}": use bind, volume or tmpfs`);
+  if (type !== 'bind' && type !== 'volume' && type !== 'tmpfs') throw invalid(`invalid mount config for type "${type}": mount type unknown (use bind, volume or tmpfs)`);
   if (!m.Target) throw invalid('invalid mount config: target is required');
   if (!isAbsolute(m.Target)) throw invalid(`invalid mount config: invalid mount path: '${m.Target}' mount path must be absolute`);
   if (type === 'bind' && (!m.Source || !isAbsolute(m.Source))) throw invalid(`invalid mount config for type "bind": ${m.Source ? `source "${m.Source}" must be an absolute path` : 'field Source must not be empty'}`);
-  if (type === 'volume' && m.Source && !validName(m.Source)) throw invalid(`invalid mount config for type "volume": invalid volume name "${m.Source}"`);
+  const badSource = type === 'volume' && m.Source ? volumeNameError(m.Source) : undefined;
+  if (badSource) throw invalid(`create ${m.Source}: ${badSource}`);
   if (type === 'tmpfs' && m.Source) throw invalid('invalid mount config for type "tmpfs": field Source must not be specified');
   return { ...m, Type: type as MountSpec['Type'], Source: m.Source ?? '', Target: m.Target };
 }

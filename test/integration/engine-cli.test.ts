@@ -124,14 +124,14 @@ describe('berth CLI', () => {
     const before = berth(['ps', '-aq']).stdout;
     const cases: [string[], number, RegExp][] = [
       [runArgs('--foo', 'true'), 125, /unknown flag: --foo\nSee 'berth run --help'/],
-      [runArgs('--memory', '12x', 'true'), 125, /invalid argument "12x" for "-m, --memory" flag: invalid size: '12x'/],
+      [runArgs('--memory', '12x', 'true'), 125, /invalid argument "12x" for "-m, --memory" flag: invalid suffix: 'x'/],
       [runArgs('--restart', 'sometimes', 'true'), 125, /invalid restart policy/],
       [runArgs('--cpus', 'abc', 'true'), 125, /--cpus/],
       [['run', '--rootfs', join(dir, 'nope'), 'true'], 125, /no such directory/],
       [['run', 'localhost:1/busybox:latest', 'true'], 125, /Unable to find image 'localhost:1\/busybox:latest' locally/],
       [['run', '--pull', 'never', 'busybox', 'true'], 125, /No such image: busybox/],
-      [runArgs('-v', 'bad name:/x', 'true'), 125, /invalid volume specification/],
-      [runArgs('--rm', '--restart', 'always', 'true'), 125, /Conflicting options/],
+      [runArgs('-v', 'bad name:/x', 'true'), 125, /create bad name: "bad name" includes invalid characters for a local volume name/],
+      [runArgs('--rm', '--restart', 'always', 'true'), 125, /conflicting options: cannot specify both --restart and --rm/],
       [['nosuchverb'], 125, /'nosuchverb' is not a berth command/],
       [['rm'], 125, /"berth rm" requires at least 1 argument/],
     ];
@@ -247,7 +247,7 @@ describe('berth CLI', () => {
     allIds.add(r.stdout.trim());
     const busy = berth(['rm', `${name}-r`]);
     assert.equal(busy.status, 1);
-    assert.match(busy.stderr, /stop the container before attempting removal or force remove/);
+    assert.match(busy.stderr, /stop the container before removing or force remove/);
     ok(berth(['rm', '-f', name, `${name}-r`]));
     assert.equal(berth(['ps', '-aq', '--filter', `name=${name}`]).stdout, '');
   });

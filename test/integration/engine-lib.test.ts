@@ -50,7 +50,7 @@ test('run: collected output, exit status, stdin, streams, auto-remove', async ()
   assert.equal(t.stdout, undefined);
   assert.equal(text, 'streamed\n');
   await assert.rejects(berth.run({ rootfs, cmd: ['nosuch'], autoRemove: true }), (e) => isEngineError(e, 'commandnotfound'));
-  await assert.rejects(berth.run({ rootfs, cmd: ['true'], memory: '12x' }), (e) => isEngineError(e, 'invalid') && /invalid size: '12x'/.test(e.message));
+  await assert.rejects(berth.run({ rootfs, cmd: ['true'], memory: '12x' }), (e) => isEngineError(e, 'invalid') && /invalid suffix: 'x'/.test(e.message));
 });
 
 test('detached: logs stream (follow), exec, inspect, stop, wait, events', async () => {

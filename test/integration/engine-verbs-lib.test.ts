@@ -193,7 +193,7 @@ describe('library: the verbs of issue 6', () => {
     const before = () => ({ c: lt.berth.list({ all: true }).length, v: lt.berth.listVolumes().length });
     const b = before();
     const cases: [Parameters<Berth['run']>[0], string, RegExp][] = [
-      [{ rootfs, cmd: ['true'], volumes: [`${vol}:/v`], memory: '12x' }, 'invalid', /invalid size: '12x'/],
+      [{ rootfs, cmd: ['true'], volumes: [`${vol}:/v`], memory: '12x' }, 'invalid', /invalid suffix: 'x'/],
       [{ image: `nosuchimage-${process.pid}`, pull: 'never', cmd: ['true'], volumes: [`${vol}:/v`] }, 'notfound', /No such image/],
       [{ rootfs, name: busy, cmd: ['true'], volumes: [`${vol}:/v`] }, 'conflict', /already in use/],
       [{ rootfs, cmd: ['true'], volumes: [`${vol}:/x`, `${vol}-2:/x`] }, 'invalid', /Duplicate mount point/],

@@ -126,7 +126,7 @@ describe('CLI: a container winding down is not running', () => {
     ok(t.run(['run', '-d', '--name', name, '--rootfs', rootfs, 'sleep', '60']), 'run -d');
     const r = t.run(['rm', name]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /cannot remove container ".*": container is running: stop the container before attempting removal or force remove/);
+    assert.match(r.stderr, /cannot remove container "\/.*": container is running: stop the container before removing or force remove/);
     ok(t.run(['rm', '-f', name]), 'rm -f');
   });
 

@@ -54,7 +54,7 @@ test('health: flags, image merge, defaults', () => {
     Test: ['CMD-SHELL', 'curl -f localhost'], Interval: 90e9, Timeout: 500e6, StartPeriod: 2e9, Retries: 2,
   });
   assert.deepEqual(normalizeHealth({ healthCmd: ['/bin/check', '-v'] })?.Test, ['CMD', '/bin/check', '-v']);
-  assert.throws(() => normalizeHealth({ healthInterval: '10' }), /--health-interval.*invalid duration/);
+  assert.throws(() => normalizeHealth({ healthInterval: '10' }), /--health-interval.*time: missing unit in duration "10"/);
   assert.throws(() => normalizeHealth({ healthRetries: -1 }), /--health-retries cannot be negative/);
   assert.throws(() => normalizeHealth({ healthTimeout: '10us' }), /less than 1ms/);
   const img = { Test: ['CMD', 'true'], Interval: 5e9, Retries: 7 };

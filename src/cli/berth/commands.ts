@@ -4,13 +4,19 @@ import { join } from 'node:path';
 import { DEFAULT_ROOT } from '../../engine/paths.js';
 import type { Engine } from '../../engine/engine.js';
 import { EngineError, isEngineError } from '../../engine/errors.js';
-import { inspectContainer, inspectVolume, psRow, PS_HEADERS } from '../../engine/inspect.js';
+import { inspectVolume, psRow, PS_HEADERS } from '../../engine/inspect.js';
 import { dropPrestartedMonitor, prestartMonitor, type AttachClient } from '../../engine/monitor.js';
 import { usesPreparedNetns } from '../../engine/standby-netns.js';
 import type { CreateOptions } from '../../engine/options.js';
 import { parseEnvFile, parseKeyValues } from '../../engine/units.js';
-import { bytesSize, humanSize, listOutput, quietLines, template } from './format.js';
+import { bytesSize, humanSize, listOutput, quietLines, tabulate, template, TemplateError } from './format.js';
+import { inspectFormatRefused, printInspect as printInspectOutput } from './inspect-output.js';
+import { checkInspectType, inspectAny } from './inspect-objects.js';
+import { addInspectSizes, psSizes, wantsSize } from './ps-size.js';
+import { eventsFilter } from './events-filter.js';
+import { VOLUME_HEADERS, volumeRow } from './volume-row.js';
 import { bool, filterFlags as filters, list, str, UsageError, type FlagDef, type Flags } from './flags.js';
+import { checkCreateFlags } from './create-flag-checks.js';
 import { IMAGE_VERBS } from './image-commands.js';
 import { NETWORK_RUN_FLAGS, NETWORK_VERBS, networkRunOptions } from './network-commands.js';
 import { holdsByValue } from './run-reconcile.js';
@@ -127,6 +133,7 @@ function createOptions(f: Flags, args: string[]): CreateOptions {
   const rootfs = str(f, 'rootfs');
   if (!rootfs && !args.length) throw new UsageError('requires at least 1 argument (an IMAGE, or --rootfs DIR)');
   const [first, ...cmd] = rootfs ? [rootfs, ...args] : args;
+  checkCreateFlags(f); // docker CLI's own refusals (create-flag-checks.ts)
   const env: string[] = [];
   for (const file of list(f, 'env-file')) {
     let text: string;
@@ -318,11 +325,14 @@ const FORMAT_FLAG: FlagDef = { name: 'format', short: 'f', kind: 'string', help:
 /** stop and restart take the same flags. */
 const STOP_FLAGS: FlagDef[] = [
   { name: 'signal', short: 's', kind: 'string', help: 'Signal to send to the container' },
-  { name: 'time', short: 't', kind: 'int', help: 'Seconds to wait before killing the container' },
+  { name: 'timeout', short: 't', kind: 'int', help: 'Seconds to wait before killing the container' },
+  { name: 'time', kind: 'int', help: '', hidden: true }, // docker 28: deprecated for --timeout
 ];
 
 function stopOptions(f: Flags): { timeout?: number; signal?: string } {
-  return { ...(f.time !== undefined ? { timeout: f.time as number } : {}), ...(str(f, 'signal') ? { signal: str(f, 'signal')! } : {}) };
+  if (f.time !== undefined) process.stderr.write('Flag --time has been deprecated, use --timeout instead\n'); // pflag's notice
+  const timeout = f.timeout ?? f.time;
+  return { ...(timeout !== undefined ? { timeout: timeout as number } : {}), ...(str(f, 'signal') ? { signal: str(f, 'signal')! } : {}) };
 }
 
 // ---------------------------------------------------------------- the commands
@@ -463,7 +473,10 @@ export const COMMANDS: Record<string, Command> = {
         return 0;
       }
       const now = Date.now();
-      ctx.out(listOutput(recs.map((r) => psRow(r, noTrunc, now, healthOf(engine.store, r))), str(f, 'format'), 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}', PS_HEADERS));
+      const sizes = wantsSize(bool(f, 'size'), str(f, 'format')) ? await psSizes(engine, recs) : undefined; // ps-size.ts
+      const mounts = /\.Mounts\b/.test(str(f, 'format') ?? ''); // anonymous volumes' names: one store query each, only when shown
+      const rows = recs.map((r) => ({ ...psRow(r, noTrunc, now, healthOf(engine.store, r), mounts ? engine.store.containerVolumes(r.id) : undefined), ...(sizes ? { Size: sizes.get(r.id) } : {}) }));
+      ctx.out(listOutput(rows, str(f, 'format'), `table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}${bool(f, 'size') ? '\t{{.Size}}' : ''}`, PS_HEADERS));
       return 0;
     },
   },
@@ -506,32 +519,30 @@ export const COMMANDS: Record<string, Command> = {
   exec: EXEC_COMMAND, // its own module (exec-command.ts)
   inspect: {
     usage: 'inspect [OPTIONS] NAME|ID [NAME|ID...]',
-    summary: 'Return low-level information on containers and volumes',
-    flags: [FORMAT_FLAG, { name: 'size', short: 's', kind: 'bool', help: 'Display total file sizes' }, { name: 'type', kind: 'string', help: 'Return JSON for specified type (container, volume)' }],
+    summary: 'Return low-level information on containers, images, networks and volumes',
+    flags: [FORMAT_FLAG, { name: 'size', short: 's', kind: 'bool', help: 'Display total file sizes' }, { name: 'type', kind: 'string', help: 'Return JSON for specified type (container, image, network, volume)' }],
     minArgs: 1,
     async run(ctx, f, a) {
-      const engine = ctx.engine();
+      const refused = inspectFormatRefused(ctx, str(f, 'format')); // before any lookup, as docker
+      if (refused !== undefined) return refused;
       const type = str(f, 'type');
+      checkInspectType(type);
+      const engine = ctx.engine();
       const objs: unknown[] = [];
+      const found: ReturnType<Engine['get']>[] = [];
       let status = 0;
       for (const ref of a) {
         try {
-          if (type === 'volume') objs.push(inspectVolume(engine.volume(ref)));
-          else {
-            try {
-              const c = engine.get(ref);
-              objs.push(inspectContainer(c, engine.paths, engine.store.containerVolumes(c.id), healthOf(engine.store, c)));
-            } catch (e) {
-              if (type === 'container' || !isEngineError(e, 'notfound') || !engine.store.volume(ref)) throw e;
-              objs.push(inspectVolume(engine.volume(ref)));
-            }
-          }
+          const r = inspectAny(engine, ref, type); // inspect-objects.ts: container, image, network, volume, as docker
+          if (r.container) found.push(r.container);
+          objs.push(r.obj);
         } catch (e) {
           if (!(e instanceof EngineError)) throw e;
-          ctx.err(`Error: No such object: ${ref}\n`);
+          ctx.err(e.kind === 'notfound' ? `Error: No such object: ${ref}\n` : `Error: ${e.message}\n`);
           status = 1;
         }
       }
+      if (bool(f, 'size') && found.length) await addInspectSizes(engine, objs, found); // ps-size.ts: SizeRw, SizeRootFs
       return printInspect(ctx, objs, str(f, 'format'), status);
     },
   },
@@ -554,8 +565,7 @@ export const COMMANDS: Record<string, Command> = {
     async run(ctx, _f, a) {
       const t = ctx.engine().top(a[0]!, a.length > 1 ? a.slice(1) : ['-ef']);
       const rows = [t.Titles, ...t.Processes];
-      const w = t.Titles.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-      ctx.out(rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]! + 4))).join('') + '\n').join(''));
+      ctx.out(tabulate(rows.map((r) => r.join('\t')), 20)); // docker's tabwriter(minwidth 20, padding 3)
       return 0;
     },
   },
@@ -675,16 +685,14 @@ export const COMMANDS: Record<string, Command> = {
     maxArgs: 0,
     async run(ctx, f) {
       const engine = ctx.engine();
-      const flt = filters(f);
+      const keep = eventsFilter(filters(f)); // events-filter.ts: docker's keys, checked before anything streams
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       process.once('SIGTERM', () => ac.abort());
       const fmt = str(f, 'format');
-      const t = fmt && fmt !== 'json' ? template(fmt) : undefined;
+      const t = fmt && fmt !== 'json' ? eventsTemplate(fmt) : undefined;
       for await (const e of engine.events({ ...(str(f, 'since') ? { since: str(f, 'since')! } : {}), ...(str(f, 'until') ? { until: str(f, 'until')! } : {}), signal: ac.signal })) {
-        if (flt.type?.length && !flt.type.includes(e.type)) continue;
-        if (flt.event?.length && !flt.event.includes(e.action)) continue;
-        if (flt.container?.length && !flt.container.some((c) => e.actorId.startsWith(c) || e.attributes.name === c)) continue;
+        if (!keep(e)) continue;
         const time = Number(e.timeNano / 1_000_000_000n);
         const obj = { Type: e.type, Action: e.action, Actor: { ID: e.actorId, Attributes: e.attributes }, scope: 'local', time, timeNano: Number(e.timeNano), status: e.action, id: e.actorId, from: e.attributes.image };
         if (fmt === 'json') ctx.out(JSON.stringify(obj) + '\n');
@@ -707,13 +715,18 @@ export const COMMANDS: Record<string, Command> = {
   ...NETWORK_VERBS,
 };
 
-function printInspect(ctx: Ctx, objs: unknown[], format: string | undefined, status: number): number {
-  if (format) {
-    const t = template(format);
-    for (const o of objs) ctx.out(t(o) + '\n');
-  } else ctx.out(JSON.stringify(objs, null, 4) + '\n');
-  return status;
+/** docker's events: a format that does not parse is "Error parsing format: ...", exit 64. */
+function eventsTemplate(fmt: string): (v: unknown) => string {
+  try {
+    return template(fmt);
+  } catch (e) {
+    if (e instanceof TemplateError) Object.assign(e, { exitCode: 64, prefix: 'Error parsing format' });
+    throw e;
+  }
 }
+
+// docker's inspect output and template errors (inspect-output.ts)
+const printInspect = (ctx: Ctx, objs: unknown[], format: string | undefined, status: number): number => printInspectOutput(ctx, objs, format, status);
 
 // ---------------------------------------------------------------- volume
 
@@ -751,8 +764,8 @@ export const VOLUME_COMMANDS: Record<string, Command> = {
         ctx.out(quietLines(vols.map((v) => v.name)));
         return 0;
       }
-      const rows = vols.map((v) => ({ Driver: v.driver, Name: v.name, Mountpoint: v.mountpoint, Scope: 'local', Labels: Object.entries(v.labels).map(([k, x]) => `${k}=${x}`).join(','), CreatedAt: v.created }));
-      ctx.out(listOutput(rows, str(f, 'format'), 'table {{.Driver}}\t{{.Name}}', { Driver: 'DRIVER', Name: 'VOLUME NAME', Mountpoint: 'MOUNTPOINT', Scope: 'SCOPE', Labels: 'LABELS', CreatedAt: 'CREATED' }));
+      const rows = vols.map(volumeRow); // volume-row.ts: docker's fields, {{.Label "k"}}
+      ctx.out(listOutput(rows, str(f, 'format'), 'table {{.Driver}}\t{{.Name}}', VOLUME_HEADERS));
       return 0;
     },
   },
@@ -762,6 +775,8 @@ export const VOLUME_COMMANDS: Record<string, Command> = {
     flags: [FORMAT_FLAG],
     minArgs: 1,
     async run(ctx, f, a) {
+      const refused = inspectFormatRefused(ctx, str(f, 'format'));
+      if (refused !== undefined) return refused;
       const objs: unknown[] = [];
       let status = 0;
       for (const n of a) {

@@ -12,6 +12,8 @@ export interface FlagDef {
   /** Placeholder in the help ("string", "bytes", "list"...). */
   value?: string;
   default?: string;
+  /** Accepted but left out of the help (docker's deprecated spellings). */
+  hidden?: boolean;
 }
 
 export type Flags = Record<string, string | string[] | boolean | number | undefined>;
@@ -102,7 +104,7 @@ export function parseArgs(argv: readonly string[], defs: readonly FlagDef[], int
 }
 
 export function flagHelp(defs: readonly FlagDef[]): string {
-  const rows = defs.map((d) => {
+  const rows = defs.filter((d) => !d.hidden).map((d) => {
     const names = `${d.short ? `-${d.short}, ` : '    '}--${d.name}${d.kind === 'bool' ? '' : ` ${d.value ?? (d.kind === 'list' ? 'list' : d.kind)}`}`;
     return [names, d.help + (d.default ? ` (default ${d.default})` : '')];
   });

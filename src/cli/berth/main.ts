@@ -185,7 +185,9 @@ export async function main(argv: string[], o: { keepStoreOpen?: boolean } = {}):
     };
     return await cmd.run(ctx, parsed.flags, parsed.args);
   } catch (e) {
-    if (e instanceof UsageError) {
+    // a flag value the engine refused reads as docker's flag error too: no "Error:" prefix
+    const flagError = e instanceof EngineError && e.kind === 'invalid' && !!cmd?.daemonErrorCode && /^invalid argument "[^]*" for "[^"]+" flag: /.test(e.message);
+    if (e instanceof UsageError || flagError) {
       err(`${e.message}\nSee 'berth ${cmdName || ''}${cmdName ? ' ' : ''}--help'.\n`.replace("'berth --help'", "'berth --help'"));
       return 125;
     }
@@ -198,8 +200,9 @@ export async function main(argv: string[], o: { keepStoreOpen?: boolean } = {}):
       return 1;
     }
     if ((e as Error)?.name === 'TemplateError') {
-      err(`template parsing error: ${(e as Error).message}\n`);
-      return 125;
+      const te = e as Error & { exitCode?: number; prefix?: string };
+      err(`${te.prefix ?? 'template parsing error'}: ${te.message}\n`);
+      return te.exitCode ?? 125; // list verbs: 1, as docker's formatter (format.ts)
     }
     err(`berth: ${(e as Error)?.stack ?? String(e)}\n`);
     return 125;

@@ -85,7 +85,8 @@ const info: Command = {
   },
 };
 
-const pct = (part: number, whole: number) => (whole > 0 ? ` (${Math.round((part * 100) / whole)}%)` : '');
+// docker's disk-usage formatter: an integer percentage, rounded down, when the total is not 0
+const pct = (part: number, whole: number) => (whole > 0 ? ` (${Math.floor((part * 100) / whole)}%)` : '');
 const ago = (t: string) => {
   const ns = parseRfc3339(t);
   return ns === null ? '' : `${humanDuration(Date.now() - Number(ns / 1_000_000n))} ago`;
@@ -103,7 +104,7 @@ const df: Command = {
     const d = await systemDf(ctx.engine());
     const rows = dfSummary(d).map((r) => ({
       Type: r.Type, TotalCount: String(r.TotalCount), Active: String(r.Active), Size: humanSize(r.Size),
-      Reclaimable: `${humanSize(r.Reclaimable)}${r.Type === 'Containers' || r.Type === 'Local Volumes' ? '' : pct(r.Reclaimable, r.Size)}`,
+      Reclaimable: `${humanSize(r.Reclaimable)}${r.Type === 'Build Cache' ? '' : pct(r.Reclaimable, r.Size)}`,
     }));
     const headers = { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' };
     const fmt = str(f, 'format');

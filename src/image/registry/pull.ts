@@ -56,8 +56,9 @@ export async function pull(reference: string | Reference, stores: Stores, opts: 
   const lease = await content.lease();
   let downloaded = 0;
   try {
-    progress({ kind: 'message', text: `${ref.digest ?? ref.tag}: Pulling from ${ref.path}` });
     const top = await client.getManifest(repo, ref.digest ?? ref.tag ?? 'latest');
+    // after the manifest, as docker: a name the registry does not have prints no "Pulling from"
+    progress({ kind: 'message', text: `${ref.digest ?? ref.tag}: Pulling from ${ref.path}` });
     await lease.add(top.digest);
     if (!content.has(top.digest)) {
       content.put(top.bytes, top.digest);

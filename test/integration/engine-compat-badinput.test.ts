@@ -3,59 +3,27 @@
 // each refusal exits as docker does, says what docker says, and leaves no container, volume or
 // cgroup behind. The pure parsing is in test/unit/engine-badinput.test.ts.
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { makeBusyboxRootfs, REPO } from '../helpers/bundle.js';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { after, describe, test } from 'node:test';
+import { ok, testBerthWithRootfs } from '../helpers/berth-cli.js';
 import { haveRegistry, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
-const BERTH = join(REPO, 'bin', 'berth');
-const dir = mkdtempSync(join(tmpdir(), 'berth-badinput-'));
-const root = join(dir, 'root');
-const stateRoot = `/run/berth-bi${process.pid}`; // short: attach sockets live under it
-const rootfs = join(dir, 'rootfs');
+// a private berth and rootfs; its cleanup removes what is left and checks mounts, monitors and
+// the cgroups of containers still listed
+const { t, rootfs } = testBerthWithRootfs('badinput');
+const berth = (args: string[]) => t.run(args);
 const tag = `bi${process.pid}${Math.random().toString(36).slice(2, 6)}`;
-
-interface R {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function berth(args: string[]): R {
-  const r = spawnSync(BERTH, ['--root', root, '--state-root', stateRoot, ...args], { encoding: 'utf8', input: '', timeout: 60000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-const ok = (r: R, what: string) => assert.equal(r.status, 0, `${what} exited ${r.status}: ${r.stderr}`);
 const run = (...a: string[]) => ['run', '--rm', '--network', 'none', ...a, '--rootfs', rootfs];
 
+// and the cgroups of every container a test made, removed or not
 const ids = new Set<string>();
-function cgroupsOf(set: Set<string>): string[] {
+after(() => {
   const out: string[] = [];
   for (const h of ['memory', 'pids', 'cpu', 'cpuset', 'freezer', 'unified']) {
     const d = `/sys/fs/cgroup/${h}/berth`;
-    if (existsSync(d)) for (const e of readdirSync(d)) if (set.has(e)) out.push(`${d}/${e}`);
+    if (existsSync(d)) for (const e of readdirSync(d)) if (ids.has(e)) out.push(`${d}/${e}`);
   }
-  return out;
-}
-
-before(() => {
-  mkdirSync(rootfs);
-  makeBusyboxRootfs(rootfs);
-});
-
-after(() => {
-  const left = berth(['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
-  for (const id of left) ids.add(id);
-  if (left.length) berth(['rm', '-f', '-v', ...left]);
-  const vols = berth(['volume', 'ls', '-q']).stdout.split('\n').filter(Boolean);
-  if (vols.length) berth(['volume', 'rm', '-f', ...vols]);
-  const cg = cgroupsOf(ids);
-  rmSync(dir, { recursive: true, force: true });
-  rmSync(stateRoot, { recursive: true, force: true });
-  assert.deepEqual(cg, [], 'leaked cgroups');
+  assert.deepEqual(out, [], 'leaked cgroups');
 });
 
 describe('bad input, as docker refuses it', () => {
